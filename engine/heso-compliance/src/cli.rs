@@ -1,0 +1,65 @@
+//! The command line, declared with clap.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// The heso engine: initialise projects, verify Action Receipts, check policies. Runs without
+/// Python, network, home directory or user database.
+#[derive(Debug, Parser)]
+#[command(name = "heso-compliance", version, disable_version_flag = true)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) global: GlobalArgs,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+    /// Print the version and exit.
+    #[arg(long, action = clap::ArgAction::Version)]
+    version: Option<bool>,
+}
+
+/// Flags accepted before the command and after any subcommand.
+#[derive(Debug, Args)]
+pub(crate) struct GlobalArgs {
+    /// Run as if started in DIR.
+    #[arg(short = 'C', long = "project", value_name = "DIR", global = true)]
+    pub(crate) project: Option<PathBuf>,
+    /// Suppress status lines (errors are still printed).
+    #[arg(short, long, global = true)]
+    pub(crate) quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Create the project directory, operator key and starter heso.toml (idempotent).
+    Init(InitArgs),
+    /// Print the version and build facts.
+    Version(VersionArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct InitArgs {
+    /// The project directory (created if missing).
+    #[arg(default_value = ".")]
+    pub(crate) dir: PathBuf,
+    /// Strict custody: refuse to generate a development passphrase.
+    #[arg(long)]
+    pub(crate) require_passphrase: bool,
+    /// Read the operator key passphrase from PATH (first non-comment line).
+    #[arg(long, value_name = "PATH")]
+    pub(crate) passphrase_file: Option<PathBuf>,
+    /// Leave out the closing "project ready" line, for callers that add steps of their own
+    /// (`heso init` writes the Python bootstrap module afterwards).
+    #[arg(long)]
+    pub(crate) no_summary: bool,
+    /// Print the result as JSON on stdout.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct VersionArgs {
+    /// Print the version as JSON on stdout.
+    #[arg(long)]
+    pub(crate) json: bool,
+}

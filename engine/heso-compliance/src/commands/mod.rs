@@ -1,0 +1,4 @@
+//! One module per command.
+
+pub(crate) mod init;
+pub(crate) mod version;

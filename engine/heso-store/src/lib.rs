@@ -1,0 +1,13 @@
+//! All file I/O of the heso engine: the data directory, key custody and project scaffolding.
+//!
+//! `heso-core` stays pure; this crate reads and writes files, reads the environment snapshot it
+//! is given, and draws randomness from the operating system.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod env;
+pub mod fs;
+pub mod keyfile;
+pub mod operator_key;
+pub mod passphrase;
+pub mod scaffold;
