@@ -164,9 +164,6 @@ pub fn load_hint(reason: &OperatorKeyError) -> &'static str {
         OperatorKeyError::Key(KeyFileError::PassphraseRequired) => {
             "; set HESO_KEY_PASSPHRASE or HESO_KEY_PASSPHRASE_FILE"
         }
-        OperatorKeyError::Key(KeyFileError::WrongPassphrase) => {
-            "; check HESO_KEY_PASSPHRASE, HESO_KEY_PASSPHRASE_FILE or --passphrase-file"
-        }
         _ => "",
     }
 }

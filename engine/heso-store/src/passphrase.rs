@@ -25,27 +25,28 @@ impl std::fmt::Display for PassphraseSource {
             Self::Argument(path) => write!(f, "--passphrase-file {}", path.display()),
             Self::Env => f.write_str("HESO_KEY_PASSPHRASE"),
             Self::EnvFile(path) => write!(f, "HESO_KEY_PASSPHRASE_FILE ({})", path.display()),
-            Self::DevFile(path) => write!(f, "{}, development only", path.display()),
+            Self::DevFile(path) => write!(f, "{} (development only)", path.display()),
         }
     }
 }
 
-/// Why no passphrase could be read.
+/// Why no passphrase could be read. `source` names where the file came from as the user set it:
+/// `--passphrase-file `x``, `HESO_KEY_PASSPHRASE_FILE=`x`` or the development file's path.
 #[derive(Debug, thiserror::Error)]
 pub enum PassphraseError {
     /// A named passphrase file could not be read.
-    #[error("cannot read passphrase file `{}`: {source}", path.display())]
+    #[error("{source_name} cannot be read: {error}")]
     Unreadable {
-        /// The file.
-        path: PathBuf,
+        /// The file, as named by its source.
+        source_name: String,
         /// The I/O error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// A passphrase file has no passphrase in it.
-    #[error("passphrase file `{}` {reason}", path.display())]
+    #[error("{source_name} {reason}")]
     Invalid {
-        /// The file.
-        path: PathBuf,
+        /// The file, as named by its source.
+        source_name: String,
         /// What is wrong with it.
         reason: heso_core::custody::PassphraseFileError,
     },
@@ -66,14 +67,16 @@ pub fn resolve_passphrase(
     custody: CustodyMode,
 ) -> Result<Option<(Passphrase, PassphraseSource)>, PassphraseError> {
     if let Some(path) = explicit_file {
-        return read_passphrase_file(path)
+        let name = format!("--passphrase-file `{}`", path.display());
+        return read_named_file(path, name)
             .map(|p| Some((p, PassphraseSource::Argument(path.into()))));
     }
     if let Some(text) = &env.key_passphrase {
         return Ok(Some((Passphrase::new(text.clone()), PassphraseSource::Env)));
     }
     if let Some(path) = &env.key_passphrase_file {
-        return read_passphrase_file(path)
+        let name = format!("HESO_KEY_PASSPHRASE_FILE=`{}`", path.display());
+        return read_named_file(path, name)
             .map(|p| Some((p, PassphraseSource::EnvFile(path.clone()))));
     }
     let dev_file = dev_passphrase_path(data_dir);
@@ -86,14 +89,16 @@ pub fn resolve_passphrase(
 
 /// Reads a passphrase file (heso's passphrase file format).
 pub fn read_passphrase_file(path: &Path) -> Result<Passphrase, PassphraseError> {
-    let bytes = zeroize::Zeroizing::new(std::fs::read(path).map_err(|source| {
-        PassphraseError::Unreadable {
-            path: path.into(),
-            source,
-        }
-    })?);
+    read_named_file(path, format!("passphrase file `{}`", path.display()))
+}
+
+fn read_named_file(path: &Path, source_name: String) -> Result<Passphrase, PassphraseError> {
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => zeroize::Zeroizing::new(bytes),
+        Err(error) => return Err(PassphraseError::Unreadable { source_name, error }),
+    };
     parse_passphrase_file(&bytes).map_err(|reason| PassphraseError::Invalid {
-        path: path.into(),
+        source_name,
         reason,
     })
 }
@@ -152,14 +157,19 @@ mod tests {
             CustodyMode::Strict,
         )
         .unwrap_err();
-        assert!(
-            err.to_string().starts_with("cannot read passphrase file `"),
-            "{err}"
-        );
+        assert!(err.to_string().starts_with("--passphrase-file `"), "{err}");
+        assert!(err.to_string().contains("` cannot be read: "), "{err}");
         let empty = dir.path().join("empty");
         std::fs::write(&empty, "# nothing\n").unwrap();
         let env = env_with(None, Some(empty));
         let err = resolve_passphrase(None, &env, dir.path(), CustodyMode::Strict).unwrap_err();
-        assert!(err.to_string().ends_with("has no passphrase line"), "{err}");
+        assert!(
+            err.to_string().starts_with("HESO_KEY_PASSPHRASE_FILE=`"),
+            "{err}"
+        );
+        assert!(
+            err.to_string().ends_with("` has no passphrase line"),
+            "{err}"
+        );
     }
 }
