@@ -1,0 +1,112 @@
+"""Fixtures shared by the whole suite.
+
+The suite tests the installed wheels, never the source tree: nox installs both wheels into a fresh
+venv and runs pytest from a temporary directory with `--import-mode=importlib`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sysconfig
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import heso
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _heso_is_installed() -> None:
+    """Fail every test when `heso` was imported from anywhere but site-packages."""
+    location = Path(heso.__file__).resolve()
+    site_dirs = {Path(sysconfig.get_path(name)).resolve() for name in ("purelib", "platlib")}
+    assert any(location.is_relative_to(site) for site in site_dirs), (
+        f"heso was imported from `{location}`, not from site-packages; "
+        "run the tests through `python3 scripts/nox.py -s tests-3.11`"
+    )
+
+
+@pytest.fixture(scope="session")
+def vectors_dir() -> Path:
+    """The shared test vectors (`../shared/vectors`), which nox passes in HESO_TEST_VECTORS."""
+    value = os.environ.get("HESO_TEST_VECTORS")
+    if not value:
+        pytest.skip("HESO_TEST_VECTORS not set; run through nox to use ../shared/vectors")
+    return Path(value)
+
+
+SCRIPTS = Path(sysconfig.get_path("scripts"))
+
+
+@dataclass(frozen=True)
+class Ran:
+    """A finished command: exit status and both streams."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def stderr_lines(self) -> list[str]:
+        return self.stderr.splitlines()
+
+
+class Cli:
+    """Runs the installed `heso` and `heso-compliance` programs as real subprocesses, with an
+    environment free of the caller's `HESO_*` variables."""
+
+    def __init__(self, cwd: Path) -> None:
+        self.cwd = cwd
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("HESO_")}
+        self.env["HESO_HOME"] = str(cwd / "home")
+        self.env.pop("NO_COLOR", None)
+
+    def run(
+        self, program: str, *args: str, env: dict[str, str] | None = None,
+        cwd: Path | None = None,
+    ) -> Ran:
+        completed = subprocess.run(
+            [str(SCRIPTS / program), *args],
+            cwd=cwd or self.cwd,
+            env={**self.env, **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        return Ran(completed.returncode, completed.stdout, completed.stderr)
+
+    def heso(self, *args: str, **kwargs: Any) -> Ran:
+        return self.run("heso", *args, **kwargs)
+
+    def engine(self, *args: str, **kwargs: Any) -> Ran:
+        return self.run("heso-compliance", *args, **kwargs)
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Cli:
+    """The two command-line programs, run in a fresh temporary directory."""
+    return Cli(tmp_path)
+
+
+def snapshot(root: Path) -> dict[str, tuple[str, int, int, int, str]]:
+    """Every entry under `root`: (type, mode, size, mtime_ns, sha256) by relative path."""
+    entries: dict[str, tuple[str, int, int, int, str]] = {}
+    for path in sorted(root.rglob("*")):
+        info = path.lstat()
+        kind = "dir" if path.is_dir() else "file"
+        digest = hashlib.sha256(path.read_bytes()).hexdigest() if kind == "file" else ""
+        size = info.st_size if kind == "file" else 0
+        entries[str(path.relative_to(root))] = (kind, info.st_mode, size, info.st_mtime_ns, digest)
+    return entries
+
+
+@pytest.fixture
+def tree_snapshot() -> Callable[[Path], dict[str, tuple[str, int, int, int, str]]]:
+    """A function that snapshots a directory tree (paths, types, modes, sizes, mtimes, bytes)."""
+    return snapshot
