@@ -13,7 +13,7 @@ import ipaddress
 import os
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, TypeVar
@@ -136,8 +136,16 @@ def init(
     """
     environ = dict(os.environ)
     with _state.lock:
-        config = _resolve(environ, project_root, data_dir, workflow, account, blocking,
-                          durability, binary)
+        config = _resolve(
+            environ,
+            project_root=project_root,
+            data_dir=data_dir,
+            workflow=workflow,
+            account=account,
+            blocking=blocking,
+            durability=durability,
+            binary=binary,
+        )
         current = _state.config
         if current is not None and current == config:
             return current
@@ -159,8 +167,9 @@ def _with_identity(config: Config, operator_key: _core.OperatorKey) -> Config:
     try:
         policy = config.policy_path.read_bytes()
     except OSError as error:
-        raise ConfigError(f"cannot read {config.policy_path}: {error.strerror}",
-                          path=config.policy_path) from None
+        raise ConfigError(
+            f"cannot read {config.policy_path}: {error.strerror}", path=config.policy_path
+        ) from None
     state, reason = _core.operator_pinning(policy, operator_key.public_key)
     problem = {
         "not_pinned": (
@@ -178,9 +187,7 @@ def _with_identity(config: Config, operator_key: _core.OperatorKey) -> Config:
         if operator_key.strict:
             raise ConfigError(problem, path=config.policy_path)
         _warn_once(problem)
-    return dataclasses.replace(
-        config, _strict=operator_key.strict
-    )
+    return dataclasses.replace(config, _strict=operator_key.strict)
 
 
 def _warn_once(message: str) -> None:
@@ -216,8 +223,9 @@ class _Sources:
     def __init__(self) -> None:
         self.sources: dict[str, str] = {}
 
-    def pick(self, name: str, argument: T | None, env_value: T | None, variable: str,
-             default: T) -> T:
+    def pick(
+        self, name: str, argument: T | None, env_value: T | None, variable: str, default: T
+    ) -> T:
         if argument is not None:
             self.sources[name] = "argument"
             return argument
@@ -230,6 +238,7 @@ class _Sources:
 
 def _resolve(
     environ: Mapping[str, str],
+    *,
     project_root: str | os.PathLike[str] | None,
     data_dir: str | os.PathLike[str] | None,
     workflow: str | None,
@@ -257,14 +266,14 @@ def _resolve(
         workflow=picked.pick("workflow", workflow, env.workflow, "HESO_WORKFLOW", "default"),
         account=picked.pick("account", account, env.account, "HESO_ACCOUNT", "default"),
         blocking=picked.pick("blocking", blocking, env.blocking, "HESO_BLOCKING", True),
-        durability=picked.pick("durability", durability, env.durability, "HESO_DURABILITY",
-                               "full"),
+        durability=picked.pick("durability", durability, env.durability, "HESO_DURABILITY", "full"),
         binary=None if raw_binary is None else raw_binary.absolute(),
         env=picked.pick("env", None, env.env, "HESO_ENV", "development"),
         endpoint=picked.pick("endpoint", None, env.endpoint, "HESO_ENDPOINT", None),
         api_key=env.api_key,
-        busy_timeout_ms=picked.pick("busy_timeout_ms", None, env.busy_timeout_ms,
-                                    "HESO_BUSY_TIMEOUT_MS", 10_000),
+        busy_timeout_ms=picked.pick(
+            "busy_timeout_ms", None, env.busy_timeout_ms, "HESO_BUSY_TIMEOUT_MS", 10_000
+        ),
         sources=picked.sources,
     )
 
@@ -332,57 +341,16 @@ def _parse_bool(variable: str, value: str) -> bool:
 
 def _validated_environment(environ: Mapping[str, str]) -> _Environment:
     """Validate every ``HESO_*`` variable that is set (empty values count as unset)."""
-    get = {name: value for name, value in environ.items() if name.startswith("HESO_") and value}
-    _warn_unknown_variables(get)
-    project_root = None
-    if "HESO_PROJECT_ROOT" in get:
-        raw = get["HESO_PROJECT_ROOT"]
-        project_root = Path(raw).resolve()
-        if not (project_root / POLICY_FILE).is_file():
-            raise ConfigError(
-                f"HESO_PROJECT_ROOT=`{raw}` has no heso.toml; run `heso init {raw}`",
-                variable="HESO_PROJECT_ROOT", path=project_root,
-            )
     if "HESO_DATA_DIR" in environ and not environ["HESO_DATA_DIR"]:
         raise ConfigError("HESO_DATA_DIR is set but empty", variable="HESO_DATA_DIR")
-    workflow = get.get("HESO_WORKFLOW")
-    account = get.get("HESO_ACCOUNT")
-    if workflow is not None:
-        _check_name("workflow", workflow, "HESO_WORKFLOW")
-    if account is not None:
-        _check_name("account", account, "HESO_ACCOUNT")
-    blocking = None
-    if "HESO_BLOCKING" in get:
-        blocking = _parse_bool("HESO_BLOCKING", get["HESO_BLOCKING"])
-    if "HESO_REQUIRE_PASSPHRASE" in get:
-        _parse_bool("HESO_REQUIRE_PASSPHRASE", get["HESO_REQUIRE_PASSPHRASE"])
-    durability: Durability | None = None
-    if "HESO_DURABILITY" in get:
-        value = get["HESO_DURABILITY"]
-        if value not in ("full", "normal"):
-            raise ConfigError(f"HESO_DURABILITY=`{value}` is not a durability; use full or normal",
-                              variable="HESO_DURABILITY")
-        durability = "full" if value == "full" else "normal"
-    binary = None
-    if "HESO_BIN" in get:
-        binary = Path(get["HESO_BIN"])
-        if not binary.exists():
-            raise ConfigError(f"HESO_BIN=`{binary}` does not exist", variable="HESO_BIN")
-        if not binary.is_file() or not os.access(binary, os.X_OK):
-            raise ConfigError(f"HESO_BIN=`{binary}` is not an executable file",
-                              variable="HESO_BIN")
-    env: Environment | None = None
-    if "HESO_ENV" in get:
-        value = get["HESO_ENV"]
-        lowered = value.lower()
-        if lowered not in ("development", "dev", "production", "prod"):
-            raise ConfigError(f"HESO_ENV=`{value}` is not valid; use development or production",
-                              variable="HESO_ENV")
-        env = "production" if lowered in ("production", "prod") else "development"
-    endpoint = get.get("HESO_ENDPOINT")
+    variables = {k: v for k, v in environ.items() if k.startswith("HESO_") and v}
+    _warn_unknown_variables(variables)
+    get = variables.get
+    if "HESO_REQUIRE_PASSPHRASE" in variables:
+        _parse_bool("HESO_REQUIRE_PASSPHRASE", variables["HESO_REQUIRE_PASSPHRASE"])
+    endpoint, api_key = get("HESO_ENDPOINT"), get("HESO_API_KEY")
     if endpoint is not None:
         _check_endpoint(endpoint)
-    api_key = get.get("HESO_API_KEY")
     if api_key is not None:
         _check_api_key(api_key)
     if (endpoint is None) != (api_key is None):
@@ -392,15 +360,71 @@ def _validated_environment(environ: Mapping[str, str]) -> _Environment:
             "not set)",
             variable=missing,
         )
-    busy_timeout_ms = None
-    if "HESO_BUSY_TIMEOUT_MS" in get:
-        busy_timeout_ms = _parse_busy_timeout(get["HESO_BUSY_TIMEOUT_MS"])
+    data_dir = get("HESO_DATA_DIR")
     return _Environment(
-        project_root=project_root,
-        data_dir=Path(get["HESO_DATA_DIR"]) if "HESO_DATA_DIR" in get else None,
-        workflow=workflow, account=account, blocking=blocking, durability=durability,
-        binary=binary, env=env, endpoint=endpoint, api_key=api_key,
-        busy_timeout_ms=busy_timeout_ms,
+        project_root=_optional(variables, "HESO_PROJECT_ROOT", _parse_project_root),
+        data_dir=None if data_dir is None else Path(data_dir),
+        workflow=_optional(variables, "HESO_WORKFLOW", _parse_name),
+        account=_optional(variables, "HESO_ACCOUNT", _parse_name),
+        blocking=_optional(variables, "HESO_BLOCKING", _parse_bool),
+        durability=_optional(variables, "HESO_DURABILITY", _parse_durability),
+        binary=_optional(variables, "HESO_BIN", _parse_binary),
+        env=_optional(variables, "HESO_ENV", _parse_environment),
+        endpoint=endpoint,
+        api_key=api_key,
+        busy_timeout_ms=_optional(variables, "HESO_BUSY_TIMEOUT_MS", _parse_busy_timeout),
+    )
+
+
+def _optional(
+    variables: Mapping[str, str], variable: str, parse: Callable[[str, str], T]
+) -> T | None:
+    value = variables.get(variable)
+    return None if value is None else parse(variable, value)
+
+
+def _parse_project_root(variable: str, value: str) -> Path:
+    root = Path(value).resolve()
+    if not (root / POLICY_FILE).is_file():
+        raise ConfigError(
+            f"{variable}=`{value}` has no heso.toml; run `heso init {value}`",
+            variable=variable,
+            path=root,
+        )
+    return root
+
+
+def _parse_name(variable: str, value: str) -> str:
+    return _check_name(variable, value, variable)
+
+
+def _parse_durability(variable: str, value: str) -> Durability:
+    if value == "full":
+        return "full"
+    if value == "normal":
+        return "normal"
+    raise ConfigError(
+        f"{variable}=`{value}` is not a durability; use full or normal", variable=variable
+    )
+
+
+def _parse_binary(variable: str, value: str) -> Path:
+    binary = Path(value)
+    if not binary.exists():
+        raise ConfigError(f"{variable}=`{value}` does not exist", variable=variable)
+    if not binary.is_file() or not os.access(binary, os.X_OK):
+        raise ConfigError(f"{variable}=`{value}` is not an executable file", variable=variable)
+    return binary
+
+
+def _parse_environment(variable: str, value: str) -> Environment:
+    lowered = value.lower()
+    if lowered in ("production", "prod"):
+        return "production"
+    if lowered in ("development", "dev"):
+        return "development"
+    raise ConfigError(
+        f"{variable}=`{value}` is not valid; use development or production", variable=variable
     )
 
 
@@ -412,8 +436,9 @@ def _check_endpoint(value: str) -> None:
     except ValueError:
         raise ConfigError(f"{variable}=`{value}` is not a URL", variable=variable) from None
     if parts.query or parts.fragment:
-        raise ConfigError(f"{variable}=`{value}` must not have a query or fragment",
-                          variable=variable)
+        raise ConfigError(
+            f"{variable}=`{value}` must not have a query or fragment", variable=variable
+        )
     if not host:
         raise ConfigError(f"{variable}=`{value}` has no host", variable=variable)
     if parts.scheme == "https":
@@ -445,8 +470,7 @@ def _check_api_key(value: str) -> None:
         )
 
 
-def _parse_busy_timeout(value: str) -> int:
-    variable = "HESO_BUSY_TIMEOUT_MS"
+def _parse_busy_timeout(variable: str, value: str) -> int:
     if not value.isascii() or not value.isdigit() or int(value) > _MAX_BUSY_TIMEOUT_MS:
         raise ConfigError(
             f"{variable}=`{value}` is not an integer from 0 to {_MAX_BUSY_TIMEOUT_MS}",

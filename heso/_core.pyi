@@ -1,9 +1,13 @@
 """Type stub of ``heso._core``, the compiled engine (checked against the module by stubtest)."""
 
 from os import PathLike
+from typing import final
+
+__all__ = ["OperatorKey", "__version__", "fingerprint", "operator_pinning"]
 
 __version__: str
 
+@final
 class OperatorKey:
     """The project's operator identity, decrypted once; only the public half is visible."""
 

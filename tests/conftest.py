@@ -67,7 +67,10 @@ class Cli:
         self.env.pop("NO_COLOR", None)
 
     def run(
-        self, program: str, *args: str, env: dict[str, str] | None = None,
+        self,
+        program: str,
+        *args: str,
+        env: dict[str, str] | None = None,
         cwd: Path | None = None,
     ) -> Ran:
         completed = subprocess.run(
@@ -94,7 +97,11 @@ def cli(tmp_path: Path) -> Cli:
     return Cli(tmp_path)
 
 
-def snapshot(root: Path) -> dict[str, tuple[str, int, int, int, str]]:
+Snapshot = dict[str, tuple[str, int, int, int, str]]
+Snapshotter = Callable[[Path], Snapshot]
+
+
+def snapshot(root: Path) -> Snapshot:
     """Every entry under `root`: (type, mode, size, mtime_ns, sha256) by relative path."""
     entries: dict[str, tuple[str, int, int, int, str]] = {}
     for path in sorted(root.rglob("*")):
@@ -107,6 +114,6 @@ def snapshot(root: Path) -> dict[str, tuple[str, int, int, int, str]]:
 
 
 @pytest.fixture
-def tree_snapshot() -> Callable[[Path], dict[str, tuple[str, int, int, int, str]]]:
+def tree_snapshot() -> Snapshotter:
     """A function that snapshots a directory tree (paths, types, modes, sizes, mtimes, bytes)."""
     return snapshot

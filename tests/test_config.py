@@ -7,12 +7,15 @@ import pickle
 import re
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 import heso
-from heso import ConfigError
-from heso import _config
+from heso import ConfigError, _config
+
+if TYPE_CHECKING:
+    from conftest import Cli
 
 
 @pytest.fixture(autouse=True)
@@ -24,13 +27,15 @@ def fresh_state(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def project(cli, tmp_path: Path) -> Path:
+def project(cli: Cli, tmp_path: Path) -> Path:
     ran = cli.heso("init", "proj")
     assert ran.returncode == 0, ran.stderr
     return (tmp_path / "proj").resolve()
 
 
-def test_discovers_the_root_from_a_nested_directory(project, monkeypatch) -> None:
+def test_discovers_the_root_from_a_nested_directory(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     nested = project / "src" / "agent"
     nested.mkdir(parents=True)
     monkeypatch.chdir(nested)
@@ -45,7 +50,7 @@ def test_discovers_the_root_from_a_nested_directory(project, monkeypatch) -> Non
     assert config.strict is False
 
 
-def test_no_project_is_a_config_error(tmp_path, monkeypatch) -> None:
+def test_no_project_is_a_config_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ConfigError) as caught:
         heso.init()
@@ -55,12 +60,12 @@ def test_no_project_is_a_config_error(tmp_path, monkeypatch) -> None:
     )
 
 
-def test_explicit_root_must_hold_the_policy(tmp_path) -> None:
+def test_explicit_root_must_hold_the_policy(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"^project_root `.*` has no heso.toml; run `heso init"):
         heso.init(project_root=tmp_path)
 
 
-def test_same_values_return_the_same_config(project) -> None:
+def test_same_values_return_the_same_config(project: Path) -> None:
     first = heso.init(project_root=project)
     assert heso.init(project_root=project) is first
     other = heso.init(project_root=project, workflow="billing")
@@ -69,7 +74,9 @@ def test_same_values_return_the_same_config(project) -> None:
     assert heso.current_config() is other
 
 
-def test_precedence_argument_environment_default(project, monkeypatch) -> None:
+def test_precedence_argument_environment_default(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("HESO_WORKFLOW", "from-env")
     monkeypatch.setenv("HESO_DURABILITY", "normal")
     config = heso.init(project_root=project, workflow="from-arg")
@@ -81,7 +88,9 @@ def test_precedence_argument_environment_default(project, monkeypatch) -> None:
     assert config.sources["account"] == "default"
 
 
-def test_relative_data_dir_resolves_against_the_root(project, tmp_path, monkeypatch) -> None:
+def test_relative_data_dir_resolves_against_the_root(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     shutil.copytree(project / ".heso", project / "var" / "data")
     config = heso.init(project_root=project, data_dir="var/data")
@@ -91,34 +100,50 @@ def test_relative_data_dir_resolves_against_the_root(project, tmp_path, monkeypa
 @pytest.mark.parametrize(
     ("variable", "value", "message"),
     [
-        ("HESO_BLOCKING", "maybe",
-         "HESO_BLOCKING=`maybe` is not a boolean; use 1, 0, true, false, yes, no, on or off"),
-        ("HESO_DURABILITY", "fast", "HESO_DURABILITY=`fast` is not a durability; use full or "
-         "normal"),
+        (
+            "HESO_BLOCKING",
+            "maybe",
+            "HESO_BLOCKING=`maybe` is not a boolean; use 1, 0, true, false, yes, no, on or off",
+        ),
+        (
+            "HESO_DURABILITY",
+            "fast",
+            "HESO_DURABILITY=`fast` is not a durability; use full or normal",
+        ),
         ("HESO_ENV", "staging", "HESO_ENV=`staging` is not valid; use development or production"),
         ("HESO_WORKFLOW", "a\tb", "HESO_WORKFLOW contains a control character"),
         ("HESO_ACCOUNT", " acme", "HESO_ACCOUNT has leading or trailing spaces"),
-        ("HESO_BIN", "/opt/nowhere/heso-compliance",
-         "HESO_BIN=`/opt/nowhere/heso-compliance` does not exist"),
-        ("HESO_BUSY_TIMEOUT_MS", "soon",
-         "HESO_BUSY_TIMEOUT_MS=`soon` is not an integer from 0 to 600000"),
-        ("HESO_REQUIRE_PASSPHRASE", "perhaps",
-         "HESO_REQUIRE_PASSPHRASE=`perhaps` is not a boolean; use 1, 0, true, false, yes, no, "
-         "on or off"),
+        (
+            "HESO_BIN",
+            "/opt/nowhere/heso-compliance",
+            "HESO_BIN=`/opt/nowhere/heso-compliance` does not exist",
+        ),
+        (
+            "HESO_BUSY_TIMEOUT_MS",
+            "soon",
+            "HESO_BUSY_TIMEOUT_MS=`soon` is not an integer from 0 to 600000",
+        ),
+        (
+            "HESO_REQUIRE_PASSPHRASE",
+            "perhaps",
+            "HESO_REQUIRE_PASSPHRASE=`perhaps` is not a boolean; use 1, 0, true, false, yes, no, "
+            "on or off",
+        ),
     ],
 )
 def test_bad_variables_are_named_even_when_an_argument_overrides(
-    project, monkeypatch, variable, value, message
+    project: Path, monkeypatch: pytest.MonkeyPatch, variable: str, value: str, message: str
 ) -> None:
     monkeypatch.setenv(variable, value)
     with pytest.raises(ConfigError) as caught:
-        heso.init(project_root=project, workflow="w", account="a", blocking=True,
-                  durability="full")
+        heso.init(project_root=project, workflow="w", account="a", blocking=True, durability="full")
     assert str(caught.value) == message
     assert caught.value.variable == variable
 
 
-def test_project_root_variable(project, tmp_path, monkeypatch) -> None:
+def test_project_root_variable(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("HESO_PROJECT_ROOT", str(tmp_path))
     with pytest.raises(ConfigError, match=r"^HESO_PROJECT_ROOT=`.*` has no heso.toml"):
         heso.init()
@@ -127,9 +152,9 @@ def test_project_root_variable(project, tmp_path, monkeypatch) -> None:
     assert heso.init().sources["project_root"] == "env:HESO_PROJECT_ROOT"
 
 
-def test_empty_data_dir_variable(project, monkeypatch) -> None:
+def test_empty_data_dir_variable(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HESO_DATA_DIR", "")
-    with pytest.raises(ConfigError, match="^HESO_DATA_DIR is set but empty$"):
+    with pytest.raises(ConfigError, match=r"^HESO_DATA_DIR is set but empty$"):
         heso.init(project_root=project)
 
 
@@ -137,14 +162,23 @@ def test_empty_data_dir_variable(project, monkeypatch) -> None:
     ("endpoint", "api_key", "message"),
     [
         ("http://api.example.com", "k", "HESO_ENDPOINT=`http://api.example.com` must use https"),
-        ("https://x.example/?a=1", "k",
-         "HESO_ENDPOINT=`https://x.example/?a=1` must not have a query or fragment"),
+        (
+            "https://x.example/?a=1",
+            "k",
+            "HESO_ENDPOINT=`https://x.example/?a=1` must not have a query or fragment",
+        ),
         ("https://x.example", "has space", "HESO_API_KEY contains whitespace"),
-        ("https://x.example", None, "HESO_ENDPOINT and HESO_API_KEY go together; set both or "
-         "neither (HESO_API_KEY is not set)"),
+        (
+            "https://x.example",
+            None,
+            "HESO_ENDPOINT and HESO_API_KEY go together; set both or "
+            "neither (HESO_API_KEY is not set)",
+        ),
     ],
 )
-def test_control_plane_settings(project, monkeypatch, endpoint, api_key, message) -> None:
+def test_control_plane_settings(
+    project: Path, monkeypatch: pytest.MonkeyPatch, endpoint: str, api_key: str | None, message: str
+) -> None:
     monkeypatch.setenv("HESO_ENDPOINT", endpoint)
     if api_key is not None:
         monkeypatch.setenv("HESO_API_KEY", api_key)
@@ -153,7 +187,9 @@ def test_control_plane_settings(project, monkeypatch, endpoint, api_key, message
     assert str(caught.value) == message
 
 
-def test_loopback_http_endpoint_is_allowed_and_key_never_shown(project, monkeypatch) -> None:
+def test_loopback_http_endpoint_is_allowed_and_key_never_shown(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("HESO_ENDPOINT", "http://127.0.0.1:8080")
     monkeypatch.setenv("HESO_API_KEY", "sk-secret-value")
     config = heso.init(project_root=project)
@@ -162,16 +198,23 @@ def test_loopback_http_endpoint_is_allowed_and_key_never_shown(project, monkeypa
     assert "sk-secret-value" not in repr(dict(config.sources))
 
 
-def test_unknown_variable_warns_once_with_a_suggestion(project, monkeypatch, capsys) -> None:
+def test_unknown_variable_warns_once_with_a_suggestion(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("HESO_DURABILTY", "full")
     heso.init(project_root=project)
     heso.init(project_root=project, workflow="again")
     err = capsys.readouterr().err
-    assert err.count("heso: warning: unknown variable HESO_DURABILTY is ignored; did you mean "
-                     "HESO_DURABILITY?") == 1
+    assert (
+        err.count(
+            "heso: warning: unknown variable HESO_DURABILTY is ignored; did you mean "
+            "HESO_DURABILITY?"
+        )
+        == 1
+    )
 
 
-def test_missing_key_names_the_fix(project) -> None:
+def test_missing_key_names_the_fix(project: Path) -> None:
     (project / ".heso" / "identity.key").unlink()
     with pytest.raises(ConfigError) as caught:
         heso.init(project_root=project)
@@ -180,7 +223,7 @@ def test_missing_key_names_the_fix(project) -> None:
     )
 
 
-def test_wrong_passphrase(project, monkeypatch) -> None:
+def test_wrong_passphrase(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HESO_KEY_PASSPHRASE", "not the dev passphrase")
     with pytest.raises(ConfigError) as caught:
         heso.init(project_root=project)
@@ -189,21 +232,25 @@ def test_wrong_passphrase(project, monkeypatch) -> None:
     )
 
 
-def test_strict_custody_refuses_the_dev_passphrase_file(project, monkeypatch) -> None:
+def test_strict_custody_refuses_the_dev_passphrase_file(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("HESO_ENV", "production")
     with pytest.raises(ConfigError, match=r"^strict custody: `\.heso/DEV-ONLY\.passphrase` "):
         heso.init(project_root=project)
 
 
-def test_unpinned_key_warns_in_development_and_fails_in_strict(cli, tmp_path, monkeypatch,
-                                                                capsys) -> None:
+def test_unpinned_key_warns_in_development_and_fails_in_strict(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     env = {"HESO_KEY_PASSPHRASE": "pass phrase"}
     assert cli.heso("init", "p", env=env).returncode == 0
     root = (tmp_path / "p").resolve()
     policy = root / "heso.toml"
     other_key = "O2onvM62pC1io6jQKm8Nc2UyFXcd4kOmOsBIoYtZ2ik="
-    policy.write_text(re.sub(r'operator = \[".*"\]', f'operator = ["{other_key}"]',
-                             policy.read_text()))
+    policy.write_text(
+        re.sub(r'operator = \[".*"\]', f'operator = ["{other_key}"]', policy.read_text())
+    )
     monkeypatch.setenv("HESO_KEY_PASSPHRASE", "pass phrase")
     heso.init(project_root=root)
     assert "is not pinned in heso.toml [identity]" in capsys.readouterr().err
@@ -213,7 +260,12 @@ def test_unpinned_key_warns_in_development_and_fails_in_strict(cli, tmp_path, mo
         heso.init(project_root=root)
 
 
-def test_key_file_from_heso_0_5_1_opens(vectors_dir, tmp_path, monkeypatch, capsys) -> None:
+def test_key_file_from_heso_0_5_1_opens(
+    vectors_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     keys = vectors_dir / "heso-0.5.1" / "keys"
     public_key = (keys / "operator.pub").read_text().strip()
     root = tmp_path / "interop"
@@ -235,4 +287,8 @@ def test_errors_pickle_with_their_attributes() -> None:
     error = ConfigError("HESO_ENV=`x` is not valid", variable="HESO_ENV", path=Path("/p"))
     copy = pickle.loads(pickle.dumps(error))
     assert (type(copy), str(copy), copy.variable, copy.path) == (
-        ConfigError, "HESO_ENV=`x` is not valid", "HESO_ENV", Path("/p"))
+        ConfigError,
+        "HESO_ENV=`x` is not valid",
+        "HESO_ENV",
+        Path("/p"),
+    )

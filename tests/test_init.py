@@ -9,10 +9,14 @@ import subprocess
 import sys
 import venv as venv_module
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 import heso
+
+if TYPE_CHECKING:
+    from conftest import Cli, Snapshotter
 
 KEY = r"[A-Za-z0-9+/]{43}="
 FINGERPRINT = r"heso:[0-9a-f]{32}"
@@ -35,24 +39,27 @@ def match_lines(lines: list[str], patterns: list[str]) -> None:
         assert re.fullmatch(pattern, line), f"{line!r} !~ {pattern!r}"
 
 
-def test_first_run_prints_the_documented_lines(cli, tmp_path: Path) -> None:
+def test_first_run_prints_the_documented_lines(cli: Cli, tmp_path: Path) -> None:
     ran = cli.heso("init", "myagent")
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout == ""
     root = re.escape(str((tmp_path / "myagent").resolve()))
-    match_lines(ran.stderr_lines, [
-        r"created myagent/",
-        r"added \.heso/ to \.gitignore",
-        r"generated dev passphrase -> \.heso/DEV-ONLY\.passphrase \(development only: set "
-        r"HESO_KEY_PASSPHRASE in production and delete this file\)",
-        rf"minted operator key {FINGERPRINT} -> \.heso/identity\.key",
-        rf"  public key {KEY}",
-        r"wrote starter policy -> heso\.toml \(operator key pinned in \[identity\]\)",
-        r"wrote bootstrap module -> heso_bootstrap\.py",
-        rf"project ready at {root}",
-        r"next: `heso demo myagent` to see it work, then `import heso_bootstrap` first thing in "
-        r"your agent",
-    ])
+    match_lines(
+        ran.stderr_lines,
+        [
+            r"created myagent/",
+            r"added \.heso/ to \.gitignore",
+            r"generated dev passphrase -> \.heso/DEV-ONLY\.passphrase \(development only: set "
+            r"HESO_KEY_PASSPHRASE in production and delete this file\)",
+            rf"minted operator key {FINGERPRINT} -> \.heso/identity\.key",
+            rf"  public key {KEY}",
+            r"wrote starter policy -> heso\.toml \(operator key pinned in \[identity\]\)",
+            r"wrote bootstrap module -> heso_bootstrap\.py",
+            rf"project ready at {root}",
+            r"next: `heso demo myagent` to see it work, then `import heso_bootstrap` first thing "
+            r"in your agent",
+        ],
+    )
     project = tmp_path / "myagent"
     assert (project / "heso_bootstrap.py").read_bytes() == BOOTSTRAP.encode("ascii")
     assert (project / ".gitignore").read_text() == (
@@ -66,7 +73,7 @@ def test_first_run_prints_the_documented_lines(cli, tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX modes")
-def test_data_dir_and_secrets_are_private(cli, tmp_path: Path) -> None:
+def test_data_dir_and_secrets_are_private(cli: Cli, tmp_path: Path) -> None:
     assert cli.heso("init", "p").returncode == 0
     data = tmp_path / "p" / ".heso"
     assert stat.S_IMODE(data.stat().st_mode) == 0o700
@@ -75,7 +82,8 @@ def test_data_dir_and_secrets_are_private(cli, tmp_path: Path) -> None:
     assert (data / "identity.key").read_bytes()[:4] == b"HSK1"
     assert len((data / "identity.key").read_bytes()) == 93
     passphrase_lines = [
-        line for line in (data / "DEV-ONLY.passphrase").read_text().splitlines()
+        line
+        for line in (data / "DEV-ONLY.passphrase").read_text().splitlines()
         if line and not line.startswith("#")
     ]
     assert len(passphrase_lines) == 1
@@ -83,23 +91,30 @@ def test_data_dir_and_secrets_are_private(cli, tmp_path: Path) -> None:
     assert sorted(p.name for p in data.iterdir()) == ["DEV-ONLY.passphrase", "identity.key"]
 
 
-def test_rerun_changes_nothing_and_says_so(cli, tmp_path: Path, tree_snapshot) -> None:
+def test_rerun_changes_nothing_and_says_so(
+    cli: Cli, tmp_path: Path, tree_snapshot: Snapshotter
+) -> None:
     assert cli.heso("init", "myagent").returncode == 0
     before = tree_snapshot(tmp_path / "myagent")
     ran = cli.heso("init", "myagent")
     assert ran.returncode == 0, ran.stderr
     assert tree_snapshot(tmp_path / "myagent") == before
     root = re.escape(str((tmp_path / "myagent").resolve()))
-    match_lines(ran.stderr_lines, [
-        r"\.gitignore already ignores \.heso/",
-        rf"operator key {FINGERPRINT} already present \(left untouched\)",
-        r"heso\.toml already present \(left untouched\)",
-        r"heso_bootstrap\.py already present \(left untouched\)",
-        rf"project ready at {root}",
-    ])
+    match_lines(
+        ran.stderr_lines,
+        [
+            r"\.gitignore already ignores \.heso/",
+            rf"operator key {FINGERPRINT} already present \(left untouched\)",
+            r"heso\.toml already present \(left untouched\)",
+            r"heso_bootstrap\.py already present \(left untouched\)",
+            rf"project ready at {root}",
+        ],
+    )
 
 
-def test_engine_init_alone_is_idempotent_and_writes_no_bootstrap(cli, tmp_path, tree_snapshot):
+def test_engine_init_alone_is_idempotent_and_writes_no_bootstrap(
+    cli: Cli, tmp_path: Path, tree_snapshot: Snapshotter
+) -> None:
     first = cli.engine("init", "proj2")
     assert first.returncode == 0, first.stderr
     assert first.stderr_lines[-1] == f"project ready at {(tmp_path / 'proj2').resolve()}"
@@ -111,7 +126,9 @@ def test_engine_init_alone_is_idempotent_and_writes_no_bootstrap(cli, tmp_path, 
     assert tree_snapshot(tmp_path / "proj2") == before
 
 
-def test_heso_and_engine_init_interoperate(cli, tmp_path: Path, tree_snapshot) -> None:
+def test_heso_and_engine_init_interoperate(
+    cli: Cli, tmp_path: Path, tree_snapshot: Snapshotter
+) -> None:
     assert cli.engine("init", "p").returncode == 0
     ran = cli.heso("init", "p")
     assert ran.returncode == 0
@@ -119,11 +136,14 @@ def test_heso_and_engine_init_interoperate(cli, tmp_path: Path, tree_snapshot) -
     assert any(line.endswith("already present (left untouched)") for line in ran.stderr_lines)
 
 
-@pytest.mark.parametrize("how", ["HESO_ENV=production", "HESO_ENV=Prod",
-                                 "HESO_REQUIRE_PASSPHRASE=yes", "--require-passphrase"])
+@pytest.mark.parametrize(
+    "how",
+    ["HESO_ENV=production", "HESO_ENV=Prod", "HESO_REQUIRE_PASSPHRASE=yes", "--require-passphrase"],
+)
 @pytest.mark.parametrize("program", ["heso", "heso-compliance"])
-def test_strict_custody_without_passphrase_refuses_and_writes_nothing(cli, tmp_path, how,
-                                                                      program):
+def test_strict_custody_without_passphrase_refuses_and_writes_nothing(
+    cli: Cli, tmp_path: Path, how: str, program: str
+) -> None:
     env, args = {}, ["init", "strict"]
     if how.startswith("--"):
         args.append(how)
@@ -139,7 +159,7 @@ def test_strict_custody_without_passphrase_refuses_and_writes_nothing(cli, tmp_p
     assert list(tmp_path.iterdir()) == []
 
 
-def test_strict_custody_with_a_passphrase_needs_no_dev_file(cli, tmp_path: Path) -> None:
+def test_strict_custody_with_a_passphrase_needs_no_dev_file(cli: Cli, tmp_path: Path) -> None:
     env = {"HESO_ENV": "production", "HESO_KEY_PASSPHRASE": "a real passphrase"}
     ran = cli.heso("init", "prod", env=env)
     assert ran.returncode == 0, ran.stderr
@@ -153,7 +173,9 @@ def test_strict_custody_with_a_passphrase_needs_no_dev_file(cli, tmp_path: Path)
     ]
 
 
-def test_strict_custody_refuses_a_dev_passphrase_file(cli, tmp_path: Path, tree_snapshot):
+def test_strict_custody_refuses_a_dev_passphrase_file(
+    cli: Cli, tmp_path: Path, tree_snapshot: Snapshotter
+) -> None:
     assert cli.heso("init", "p").returncode == 0
     before = tree_snapshot(tmp_path / "p")
     ran = cli.heso("init", "p", env={"HESO_ENV": "production", "HESO_KEY_PASSPHRASE": "x"})
@@ -165,7 +187,7 @@ def test_strict_custody_refuses_a_dev_passphrase_file(cli, tmp_path: Path, tree_
     assert tree_snapshot(tmp_path / "p") == before
 
 
-def test_passphrase_file_argument_and_variable(cli, tmp_path: Path) -> None:
+def test_passphrase_file_argument_and_variable(cli: Cli, tmp_path: Path) -> None:
     secret = tmp_path / "pw.txt"
     secret.write_text("# comment\nfrom a file\n")
     ran = cli.heso("init", "p", "--require-passphrase", "--passphrase-file", str(secret))
@@ -184,7 +206,7 @@ def test_passphrase_file_argument_and_variable(cli, tmp_path: Path) -> None:
     ]
 
 
-def test_corrupted_key_is_reported_and_never_rewritten(cli, tmp_path: Path) -> None:
+def test_corrupted_key_is_reported_and_never_rewritten(cli: Cli, tmp_path: Path) -> None:
     assert cli.heso("init", "p").returncode == 0
     key = tmp_path / "p" / ".heso" / "identity.key"
     damaged = bytearray(key.read_bytes())
@@ -207,17 +229,28 @@ def test_corrupted_key_is_reported_and_never_rewritten(cli, tmp_path: Path) -> N
 @pytest.mark.parametrize(
     ("existing", "expected", "line"),
     [
-        (None, "# heso local data (signing key, audit store) - never commit\n.heso/\n",
-         "added .heso/ to .gitignore"),
-        ("dist/", "dist/\n# heso local data (signing key, audit store) - never commit\n.heso/\n",
-         "added .heso/ to .gitignore"),
-        ("dist/\n", "dist/\n# heso local data (signing key, audit store) - never commit\n"
-         ".heso/\n", "added .heso/ to .gitignore"),
+        (
+            None,
+            "# heso local data (signing key, audit store) - never commit\n.heso/\n",
+            "added .heso/ to .gitignore",
+        ),
+        (
+            "dist/",
+            "dist/\n# heso local data (signing key, audit store) - never commit\n.heso/\n",
+            "added .heso/ to .gitignore",
+        ),
+        (
+            "dist/\n",
+            "dist/\n# heso local data (signing key, audit store) - never commit\n.heso/\n",
+            "added .heso/ to .gitignore",
+        ),
         ("/.heso  \n", "/.heso  \n", ".gitignore already ignores .heso/"),
         ("x\n.heso", "x\n.heso", ".gitignore already ignores .heso/"),
     ],
 )
-def test_gitignore_cases(cli, tmp_path: Path, existing, expected, line) -> None:
+def test_gitignore_cases(
+    cli: Cli, tmp_path: Path, existing: str | None, expected: str, line: str
+) -> None:
     project = tmp_path / "p"
     project.mkdir()
     if existing is not None:
@@ -228,7 +261,7 @@ def test_gitignore_cases(cli, tmp_path: Path, existing, expected, line) -> None:
     assert (project / ".gitignore").read_text() == expected
 
 
-def test_existing_policy_is_kept_and_unpinned_key_is_warned(cli, tmp_path: Path) -> None:
+def test_existing_policy_is_kept_and_unpinned_key_is_warned(cli: Cli, tmp_path: Path) -> None:
     project = tmp_path / "p"
     project.mkdir()
     policy = 'version = 1\ndefault_decision = "block"\n\n[identity]\noperator = ["O2onvM62pC1io6jQKm8Nc2UyFXcd4kOmOsBIoYtZ2ik="]\n'  # noqa: E501
@@ -245,7 +278,7 @@ def test_existing_policy_is_kept_and_unpinned_key_is_warned(cli, tmp_path: Path)
     )
 
 
-def test_json_result(cli, tmp_path: Path) -> None:
+def test_json_result(cli: Cli, tmp_path: Path) -> None:
     ran = cli.heso("init", "p", "--json")
     assert ran.returncode == 0
     document = json.loads(ran.stdout)
@@ -255,19 +288,23 @@ def test_json_result(cli, tmp_path: Path) -> None:
     result = document["result"]
     assert result["project_root"] == str((tmp_path / "p").resolve())
     assert [(s["step"], s["action"]) for s in result["steps"]] == [
-        ("gitignore", "created"), ("passphrase", "created"), ("key", "created"),
-        ("policy", "created"), ("bootstrap", "created"),
+        ("gitignore", "created"),
+        ("passphrase", "created"),
+        ("key", "created"),
+        ("policy", "created"),
+        ("bootstrap", "created"),
     ]
     assert result["operator"]["pinned"] is True
     assert result["operator"]["fingerprint"] == heso._core.fingerprint(
-        result["operator"]["public_key"])
+        result["operator"]["public_key"]
+    )
     engine = json.loads(cli.engine("init", "p", "--json").stdout)
     assert engine["tool"] == "heso-compliance"
     assert engine["result"]["operator"] == result["operator"]
     assert {s["action"] for s in engine["result"]["steps"]} == {"kept"}
 
 
-def test_json_failure_is_still_one_document(cli, tmp_path: Path) -> None:
+def test_json_failure_is_still_one_document(cli: Cli, tmp_path: Path) -> None:
     ran = cli.heso("init", "p", "--json", env={"HESO_ENV": "production"})
     assert ran.returncode == 2
     document = json.loads(ran.stdout)
@@ -276,7 +313,7 @@ def test_json_failure_is_still_one_document(cli, tmp_path: Path) -> None:
     assert document["error"]["message"].startswith("strict custody: no passphrase")
 
 
-def test_bad_custody_variable_is_an_error(cli, tmp_path: Path) -> None:
+def test_bad_custody_variable_is_an_error(cli: Cli, tmp_path: Path) -> None:
     ran = cli.heso("init", "p", env={"HESO_ENV": "staging"})
     assert ran.returncode == 2
     assert ran.stderr_lines == [
@@ -285,14 +322,14 @@ def test_bad_custody_variable_is_an_error(cli, tmp_path: Path) -> None:
     assert not (tmp_path / "p").exists()
 
 
-def test_target_that_is_a_file_is_refused(cli, tmp_path: Path) -> None:
+def test_target_that_is_a_file_is_refused(cli: Cli, tmp_path: Path) -> None:
     (tmp_path / "afile").write_text("x")
     ran = cli.heso("init", "afile")
     assert ran.returncode == 2
     assert ran.stderr_lines == ["heso: error: `afile` exists and is not a directory"]
 
 
-def test_project_flag_runs_as_if_started_there(cli, tmp_path: Path) -> None:
+def test_project_flag_runs_as_if_started_there(cli: Cli, tmp_path: Path) -> None:
     (tmp_path / "work").mkdir()
     ran = cli.heso("init", "-C", str(tmp_path / "work"), "agent")
     assert ran.returncode == 0, ran.stderr
@@ -308,7 +345,7 @@ def fake_engine(directory: Path, version: str) -> Path:
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="shell script stand-in")
-def test_engine_of_another_version_is_refused(cli, tmp_path: Path) -> None:
+def test_engine_of_another_version_is_refused(cli: Cli, tmp_path: Path) -> None:
     (tmp_path / "bin").mkdir()
     engine = fake_engine(tmp_path / "bin", "0.6.1")
     ran = cli.heso("init", "p", env={"HESO_BIN": str(engine)})
@@ -321,7 +358,7 @@ def test_engine_of_another_version_is_refused(cli, tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX venv layout")
-def test_missing_engine_is_reported_with_the_install_command(cli, tmp_path: Path) -> None:
+def test_missing_engine_is_reported_with_the_install_command(cli: Cli, tmp_path: Path) -> None:
     # An interpreter whose scripts directory has no engine, seeing heso through PYTHONPATH,
     # with a PATH that holds no engine either.
     venv = tmp_path / "bare"
@@ -330,8 +367,12 @@ def test_missing_engine_is_reported_with_the_install_command(cli, tmp_path: Path
     site = Path(heso.__file__).parent.parent
     env = {**cli.env, "PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"}
     completed = subprocess.run(
-        [str(python), "-m", "heso", "init", "p"], cwd=tmp_path, env=env,
-        capture_output=True, text=True, check=False,
+        [str(python), "-m", "heso", "init", "p"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert completed.returncode == 2
     version = heso.__version__
@@ -343,7 +384,7 @@ def test_missing_engine_is_reported_with_the_install_command(cli, tmp_path: Path
     assert not (tmp_path / "p").exists()
 
 
-def test_versions(cli) -> None:
+def test_versions(cli: Cli) -> None:
     assert cli.heso("--version").stdout == f"heso {heso.__version__}\n"
     assert cli.engine("--version").stdout == f"heso-compliance {heso.__version__}\n"
     engine = json.loads(cli.engine("version", "--json").stdout)
@@ -361,25 +402,35 @@ def test_versions(cli) -> None:
         ("heso", ["int"], r"heso: error: no such command `int`; did you mean `init`\?"),
         # click words this one differently across versions; the prefix and the name are ours.
         ("heso", ["init", "--frobnicate"], r"heso: error: no such option:? '?--frobnicate'?"),
-        ("heso-compliance", ["nope"],
-         r"heso-compliance: error: unrecognized subcommand 'nope'; see `heso-compliance --help`"),
+        (
+            "heso-compliance",
+            ["nope"],
+            r"heso-compliance: error: unrecognized subcommand 'nope'; see `heso-compliance --help`",
+        ),
     ],
 )
-def test_usage_errors_are_one_line_with_exit_2(cli, program, args, message) -> None:
+def test_usage_errors_are_one_line_with_exit_2(
+    cli: Cli, program: str, args: list[str], message: str
+) -> None:
     ran = cli.run(program, *args)
     assert ran.returncode == 2
     assert len(ran.stderr_lines) == 1, ran.stderr
     assert re.fullmatch(message, ran.stderr_lines[0]), ran.stderr
 
 
-def test_no_command_prints_help(cli) -> None:
+def test_no_command_prints_help(cli: Cli) -> None:
     ran = cli.heso()
     assert ran.returncode == 0
     assert "init" in ran.stdout
     assert ran.stderr == ""
 
 
-def test_python_dash_m_heso(cli) -> None:
-    completed = subprocess.run([sys.executable, "-m", "heso", "--version"], capture_output=True,
-                               text=True, check=False, env=cli.env)
+def test_python_dash_m_heso(cli: Cli) -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "heso", "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=cli.env,
+    )
     assert completed.stdout == f"heso {heso.__version__}\n"

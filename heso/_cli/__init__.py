@@ -35,8 +35,11 @@ class _Group(click.Group):
         return super().resolve_command(ctx, args)
 
 
-@click.group(cls=_Group, invoke_without_command=True, context_settings={"help_option_names":
-                                                                        ["-h", "--help"]})
+@click.group(
+    cls=_Group,
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(__version__, "--version", prog_name="heso", message="%(prog)s %(version)s")
 @click.pass_context
 def cli(ctx: click.Context) -> None:
@@ -70,7 +73,7 @@ def main() -> None:
         status = 130
     except BrokenPipeError:
         status = _quiet_broken_pipe()
-    except Exception as unexpected:  # noqa: BLE001 - the last line of defence against tracebacks
+    except Exception as unexpected:  # the last line of defence against tracebacks
         error(
             f"internal error: {type(unexpected).__name__}: {unexpected}; please report it with "
             "the output of `heso version --json`"

@@ -63,7 +63,7 @@ def find_engine_binary() -> Path:
 
 def _engine_version(path: Path) -> str:
     try:
-        completed = subprocess.run(  # noqa: S603 - the path is the engine we looked up
+        completed = subprocess.run(
             [str(path), "version", "--json"],
             capture_output=True,
             text=True,
@@ -79,6 +79,7 @@ def _engine_version(path: Path) -> str:
             code="engine",
         ) from None
     if not isinstance(version, str):
-        raise CommandFailed(f"{path} reports no version; install {BINARY}=={__version__}",
-                            code="engine")
+        raise CommandFailed(
+            f"{path} reports no version; install {BINARY}=={__version__}", code="engine"
+        )
     return version

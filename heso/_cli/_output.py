@@ -11,11 +11,15 @@ __all__ = ["CommandFailed", "envelope", "error", "print_json", "status", "warnin
 EXIT_ERROR = 2
 
 
-class CommandFailed(Exception):  # noqa: N818 - a control-flow signal, not an error type
+class CommandFailed(Exception):
     """Ends a command with a one-line error and an exit status (usually 2)."""
 
     def __init__(
-        self, message: str, *, code: str = "usage", exit_code: int = EXIT_ERROR,
+        self,
+        message: str,
+        *,
+        code: str = "usage",
+        exit_code: int = EXIT_ERROR,
         reported: bool = False,
     ) -> None:
         """Record the message, JSON error code, exit status and whether it was printed already.

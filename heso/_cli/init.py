@@ -37,15 +37,29 @@ heso.init()
 
 @click.command("init")
 @click.argument("directory", default=".", type=click.Path(path_type=Path))
-@click.option("--require-passphrase", is_flag=True,
-              help="Strict custody: never generate a development passphrase.")
-@click.option("--passphrase-file", type=click.Path(path_type=Path), metavar="PATH",
-              help="Read the operator key passphrase from PATH.")
+@click.option(
+    "--require-passphrase",
+    is_flag=True,
+    help="Strict custody: never generate a development passphrase.",
+)
+@click.option(
+    "--passphrase-file",
+    type=click.Path(path_type=Path),
+    metavar="PATH",
+    help="Read the operator key passphrase from PATH.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
-@click.option("-C", "--project", "workdir", type=click.Path(path_type=Path), metavar="DIR",
-              help="Run as if started in DIR.")
+@click.option(
+    "-C",
+    "--project",
+    "workdir",
+    type=click.Path(path_type=Path),
+    metavar="DIR",
+    help="Run as if started in DIR.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Suppress status lines.")
 def init_command(
+    *,
     directory: Path,
     require_passphrase: bool,
     passphrase_file: Path | None,
@@ -55,7 +69,14 @@ def init_command(
 ) -> None:
     """Scaffold a heso project in DIRECTORY (default: the current directory). Idempotent."""
     try:
-        _init(directory, require_passphrase, passphrase_file, as_json, workdir, quiet)
+        _init(
+            directory=directory,
+            require_passphrase=require_passphrase,
+            passphrase_file=passphrase_file,
+            as_json=as_json,
+            workdir=workdir,
+            quiet=quiet,
+        )
     except CommandFailed as failure:
         if as_json:
             print_json(envelope("init", failure.exit_code, None, failure=failure))
@@ -63,6 +84,7 @@ def init_command(
 
 
 def _init(
+    *,
     directory: Path,
     require_passphrase: bool,
     passphrase_file: Path | None,
@@ -87,8 +109,9 @@ def _init(
     if returncode != 0:
         message = (document.get("error") or {}).get("message") or "heso-compliance init failed"
         # Exit with the engine's status and write nothing.
-        raise CommandFailed(message, code=(document.get("error") or {}).get("code", "engine"),
-                            exit_code=returncode)
+        raise CommandFailed(
+            message, code=(document.get("error") or {}).get("code", "engine"), exit_code=returncode
+        )
     result: dict[str, Any] = document["result"]
     root = Path(result["project_root"])
 
@@ -102,8 +125,11 @@ def _init(
         status(f"{BOOTSTRAP_FILE} already present (left untouched)", quiet=quiet)
     status(f"project ready at {root}", quiet=quiet)
     if any(step["action"] != "kept" for step in result["steps"]):
-        status(f"next: `heso demo {directory}` to see it work, then `import heso_bootstrap` "
-               "first thing in your agent", quiet=quiet)
+        status(
+            f"next: `heso demo {directory}` to see it work, then `import heso_bootstrap` "
+            "first thing in your agent",
+            quiet=quiet,
+        )
     if as_json:
         print_json(envelope("init", 0, result, document.get("warnings", [])))
 
@@ -114,18 +140,20 @@ def _run_engine(command: list[str], cwd: Path) -> tuple[int, str]:
     Its warnings are re-labelled as ours and its error line is dropped (``heso`` prints the
     error from the JSON result), so the user sees one program speaking.
     """
-    with subprocess.Popen(  # noqa: S603 - the engine binary we verified
+    with subprocess.Popen(
         command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     ) as process:
-        assert process.stderr is not None and process.stdout is not None
+        assert process.stderr is not None
+        assert process.stdout is not None
         # Reading stderr to the end before stdout cannot block: the engine writes one small
         # JSON document to stdout, far below a pipe's buffer.
         for line in process.stderr:
             if line.startswith(_ENGINE_ERROR):
                 continue
             if line.startswith(_ENGINE_WARNING):
-                line = "heso: warning: " + line[len(_ENGINE_WARNING):]
-            sys.stderr.write(line)
+                sys.stderr.write("heso: warning: " + line.removeprefix(_ENGINE_WARNING))
+            else:
+                sys.stderr.write(line)
         stdout = process.stdout.read()
     return process.returncode, stdout
 
@@ -138,8 +166,9 @@ def _engine_document(stdout: str) -> dict[str, Any]:
     try:
         document = json.loads(stdout)
     except ValueError:
-        raise CommandFailed("heso-compliance init printed no JSON result; reinstall "
-                            "heso-compliance", code="engine") from None
+        raise CommandFailed(
+            "heso-compliance init printed no JSON result; reinstall heso-compliance", code="engine"
+        ) from None
     if not isinstance(document, dict):
         raise CommandFailed("heso-compliance init printed an unexpected result", code="engine")
     return document
@@ -151,12 +180,14 @@ def _preflight(target: Path) -> None:
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
     if existing.is_dir() and not os.access(existing, os.W_OK | os.X_OK):
-        raise CommandFailed(f"cannot write in `{existing}`; choose a directory you can write to",
-                            code="refused")
+        raise CommandFailed(
+            f"cannot write in `{existing}`; choose a directory you can write to", code="refused"
+        )
     bootstrap = target / BOOTSTRAP_FILE
     if bootstrap.is_symlink() or (bootstrap.exists() and not bootstrap.is_file()):
-        raise CommandFailed(f"`{bootstrap}` exists and is not a regular file; move it away",
-                            code="usage")
+        raise CommandFailed(
+            f"`{bootstrap}` exists and is not a regular file; move it away", code="usage"
+        )
 
 
 def _write_bootstrap(path: Path) -> bool:

@@ -26,13 +26,20 @@ def version_command(as_json: bool) -> None:
     python = platform.python_version()
     machine = f"{sys.platform}-{platform.machine().lower()}"
     if as_json:
-        result = {"heso": __version__, "core": __version__, "compliance": compliance,
-                  "python": python, "platform": machine}
+        result = {
+            "heso": __version__,
+            "core": __version__,
+            "compliance": compliance,
+            "python": python,
+            "platform": machine,
+        }
         print_json(envelope("version", 0, result))
         return
     engine_text = (
         f"heso-compliance {compliance['version']} at {compliance['path']}"
-        if compliance else "heso-compliance not found"
+        if compliance
+        else "heso-compliance not found"
     )
-    click.echo(f"heso {__version__} (heso._core {__version__}; {engine_text}; Python {python}; "
-               f"{machine})")
+    click.echo(
+        f"heso {__version__} (heso._core {__version__}; {engine_text}; Python {python}; {machine})"
+    )

@@ -1,0 +1,513 @@
+"""Every build and test task of heso is a nox session (packaging.md §7).
+
+Run it through `python3 scripts/nox.py`, which installs the pinned nox first:
+
+    python3 scripts/nox.py -s demo    # build the wheels, install them in a fresh venv, run the demo
+    python3 scripts/nox.py            # every default session, as CI runs it
+
+Only `build` writes `dist/`; every session that installs heso takes both wheels from there by
+exact file path, never by name (an unrelated `heso` exists on the public index).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+import tarfile
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import nox
+
+REPO = Path(__file__).resolve().parent
+DIST = REPO / "dist"
+TESTS = REPO / "tests"
+VECTORS = REPO.parent / "shared" / "vectors"
+NOX_REQUIREMENTS = REPO / "scripts" / "nox-requirements.txt"
+STUBTEST_ALLOWLIST = REPO / "stubtest-allowlist.txt"
+COMPLIANCE_MANIFEST = "engine/heso-compliance/Cargo.toml"
+# The static binary gets its own target directory so that the crt-static flags and the normal
+# flags do not keep invalidating each other's build cache in target/.
+STATIC_TARGET = REPO / "target" / "static"
+DEMO_DIR = "heso-demo"
+
+PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
+DEFAULT_PYTHON = "3.11"
+IS_LINUX = sys.platform.startswith("linux")
+IS_WINDOWS = sys.platform == "win32"
+# The same test nox itself uses to decide that a missing interpreter is an error.
+ON_CI = "CI" in os.environ
+
+PYPROJECT = nox.project.load_toml(REPO / "pyproject.toml")
+
+nox.needs_version = ">=2026.10.20"
+nox.options.error_on_missing_interpreters = ON_CI
+# No interpreter can be downloaded here; a missing one is skipped (locally) or fails (CI).
+nox.options.download_python = "never"
+# `standalone` and `conda` join this list with the issue that adds them (packaging.md §7.1).
+nox.options.sessions = ["rust", "build", "lint", "tests", "init_idempotent", "demo"]
+
+
+def _prepend_pyenv_interpreters() -> None:
+    """Put the newest pyenv CPython of each supported minor version first on PATH.
+
+    nox looks interpreters up as `python3.X` on PATH; pyenv's shims there fail for versions that
+    are installed but not selected, so the real `versions/X.Y.N/bin` directories go first.
+    """
+    versions = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
+    if not versions.is_dir():
+        return
+    newest: dict[str, tuple[int, Path]] = {}
+    for entry in versions.iterdir():
+        # Only plain X.Y.N: names with suffixes (3.13.0t, 3.12-dev, envs) are not release builds.
+        match = re.fullmatch(r"(3\.\d+)\.(\d+)", entry.name)
+        if match is None or match[1] not in PYTHONS or not (entry / "bin").is_dir():
+            continue
+        patch = int(match[2])
+        if match[1] not in newest or patch > newest[match[1]][0]:
+            newest[match[1]] = (patch, entry / "bin")
+    bins = [str(newest[minor][1]) for minor in PYTHONS if minor in newest]
+    os.environ["PATH"] = os.pathsep.join([*bins, os.environ.get("PATH", "")])
+
+
+_prepend_pyenv_interpreters()
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _cargo_version() -> str:
+    """The single version source: `[workspace.package] version` in Cargo.toml."""
+    cargo = nox.project.load_toml(REPO / "Cargo.toml")
+    return str(cargo["workspace"]["package"]["version"])
+
+
+def _git_commit() -> str:
+    """HEAD's commit id, or an empty string outside a git checkout or before the first commit."""
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "--verify", "--quiet", "HEAD"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except OSError:
+        return ""
+    return result.stdout.strip() if result.returncode == 0 else ""
+
+
+def _cargo_env() -> dict[str, str]:
+    env = {"HESO_GIT_COMMIT": _git_commit()}
+    if ON_CI:
+        # Incremental artifacts cost time and disk and are never reused by a one-shot CI run.
+        env["CARGO_INCREMENTAL"] = "0"
+    return env
+
+
+def _host_triple() -> str:
+    output = subprocess.run(["rustc", "-vV"], capture_output=True, text=True, check=True).stdout
+    for line in output.splitlines():
+        if line.startswith("host: "):
+            return line.removeprefix("host: ").strip()
+    msg = "`rustc -vV` printed no `host:` line"
+    raise RuntimeError(msg)
+
+
+def _group(name: str) -> tuple[str, ...]:
+    return nox.project.dependency_groups(PYPROJECT, name)
+
+
+def _optional_group(name: str) -> tuple[str, ...]:
+    """A dependency group that later issues add (`integrations`); nothing until it exists."""
+    return _group(name) if name in PYPROJECT.get("dependency-groups", {}) else ()
+
+
+def _dist_file(session: nox.Session, pattern: str) -> Path:
+    """The one file in dist/ matching `pattern`; anything else is an error, never a guess."""
+    matches = sorted(DIST.glob(pattern))
+    if len(matches) != 1:
+        found = ", ".join(f"`{path.name}`" for path in matches) or "none"
+        session.error(
+            f"expected exactly one `dist/{pattern}`, found {found}; "
+            "run `python3 scripts/nox.py -s build`"
+        )
+    return matches[0]
+
+
+def _wheels(session: nox.Session) -> tuple[Path, Path]:
+    """The `heso` and `heso-compliance` wheels that `build` left in dist/."""
+    return _dist_file(session, "heso-*.whl"), _dist_file(session, "heso_compliance-*.whl")
+
+
+def _install(session: nox.Session, *requirements: str) -> None:
+    """Install both wheels by exact path, with `requirements`, in one pip command.
+
+    One command lets pip satisfy heso's `heso-compliance==<v>` requirement from the local file
+    instead of the index (packaging.md §5.3).
+    """
+    wheels = [str(path) for path in _wheels(session)]
+    # pip keeps an installed distribution of the same version even when the wheel's bytes
+    # changed, so a reused venv (`-r`) would test stale code without this.
+    session.run("python", "-m", "pip", "uninstall", "--yes", "heso", "heso-compliance", silent=True)
+    session.install(*wheels, *requirements)
+
+
+def _clean_heso_env(**variables: str) -> dict[str, str | None]:
+    """Hide the caller's HESO_* variables (nox drops those mapped to None), then set `variables`.
+
+    A developer's own HESO_ENV or passphrase must not change what a session proves.
+    """
+    env: dict[str, str | None] = {name: None for name in os.environ if name.startswith("HESO_")}
+    env.update(variables)
+    return env
+
+
+def _fresh_dir(session: nox.Session, name: str) -> Path:
+    """An empty directory under the session's tmp dir, kept after the run for inspection."""
+    path = Path(session.create_tmp()).resolve() / name
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    return path
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# --- build -----------------------------------------------------------------------------------
+
+
+def _pack_standalone(binary: Path, version: str, triple: str) -> Path:
+    """Write `heso-compliance-<v>-<triple>.tar.gz` and its `.sha256` next to it in dist/."""
+    stem = f"heso-compliance-{version}-{triple}"
+    tarball = DIST / f"{stem}.tar.gz"
+    members = [(binary, 0o755), (REPO / "LICENSE-MIT", 0o644), (REPO / "LICENSE-APACHE", 0o644)]
+    # Fixed owners, times and gzip header: the same binary always gives the same archive bytes.
+    with (
+        tarball.open("wb") as raw,
+        gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as compressed,
+        tarfile.open(fileobj=compressed, mode="w", format=tarfile.GNU_FORMAT) as archive,
+    ):
+        folder = tarfile.TarInfo(stem)
+        folder.type, folder.mode = tarfile.DIRTYPE, 0o755
+        archive.addfile(folder)
+        for source, mode in members:
+            data = source.read_bytes()
+            info = tarfile.TarInfo(f"{stem}/{source.name}")
+            info.size, info.mode = len(data), mode
+            archive.addfile(info, io.BytesIO(data))
+    checksum = DIST / f"{tarball.name}.sha256"
+    # sha256sum's format, so `sha256sum -c` verifies a download.
+    checksum.write_text(f"{_sha256(tarball)}  {tarball.name}\n", encoding="utf-8")
+    return tarball
+
+
+def _auditwheel(session: nox.Session, wheel: Path) -> dict[str, Any]:
+    output = session.run("auditwheel", "show", "--json", str(wheel), silent=True) or ""
+    # Log lines may precede the report, which is a JSON object starting on a line of its own.
+    start = re.search(r"^\{", output, re.MULTILINE)
+    if start is None:
+        session.error(f"`auditwheel show --json` printed no report for `{wheel.name}`")
+    parsed: dict[str, Any] = json.JSONDecoder().raw_decode(output, start.start())[0]
+    session.log(f"auditwheel: {wheel.name}: {parsed['overall_tag']}")
+    return parsed
+
+
+def _audit_linux_wheels(session: nox.Session, heso_wheel: Path, compliance_wheel: Path) -> None:
+    heso_report = _auditwheel(session, heso_wheel)
+    tag = re.fullmatch(r"manylinux_(\d+)_(\d+)_\w+", str(heso_report["overall_tag"]))
+    if tag is None or (int(tag[1]), int(tag[2])) > (2, 17):
+        session.error(
+            f"`{heso_wheel.name}` is `{heso_report['overall_tag']}`, newer than manylinux_2_17; "
+            "build it with `--zig --compatibility manylinux2014`"
+        )
+    compliance_report = _auditwheel(session, compliance_wheel)
+    linked = sorted({*compliance_report["versioned_symbols"], *compliance_report["external_libs"]})
+    if linked:
+        session.error(
+            f"`{compliance_wheel.name}` links {', '.join(linked)}; the binary must be static "
+            "(`-C target-feature=+crt-static` with an explicit `--target`)"
+        )
+
+
+@nox.session(python=DEFAULT_PYTHON)
+def build(session: nox.Session) -> None:
+    """Build both wheels, both sdists and the standalone binary into an empty dist/; audit them."""
+    session.install(*_group("build"))
+    shutil.rmtree(DIST, ignore_errors=True)
+    DIST.mkdir()
+    env = _cargo_env()
+    version = _cargo_version()
+    triple = _host_triple()
+    release = ["maturin", "build", "--release", "--locked", "--out", str(DIST)]
+
+    if IS_LINUX:
+        # crt-static with an explicit --target applies to the binary only, not to build scripts
+        # and proc macros, which must stay dynamic (packaging.md §6).
+        static_env = {
+            **env,
+            "RUSTFLAGS": "-C target-feature=+crt-static",
+            "CARGO_TARGET_DIR": str(STATIC_TARGET),
+        }
+        session.run(*release, "-m", COMPLIANCE_MANIFEST, "--target", triple, env=static_env)
+        binary = STATIC_TARGET / triple / "release" / "heso-compliance"
+        # zig links against old glibc symbol versions, so no manylinux container is needed.
+        session.run(*release, "--zig", "--compatibility", "manylinux2014", "-i", "python", env=env)
+    else:
+        # macOS and Windows developer machines build native wheels; releases come from hosted CI.
+        session.run(*release, "-m", COMPLIANCE_MANIFEST, env=env)
+        binary = (
+            REPO
+            / "target"
+            / "release"
+            / ("heso-compliance.exe" if IS_WINDOWS else "heso-compliance")
+        )
+        session.run(*release, "-i", "python", env=env)
+
+    session.run("maturin", "sdist", "--out", str(DIST), env=env)
+    session.run("maturin", "sdist", "-m", COMPLIANCE_MANIFEST, "--out", str(DIST), env=env)
+    _pack_standalone(binary, version, triple)
+
+    heso_wheel, compliance_wheel = _wheels(session)
+    if IS_LINUX:
+        _audit_linux_wheels(session, heso_wheel, compliance_wheel)
+    session.run("abi3audit", "--strict", "--assume-minimum-abi3", "3.10", str(heso_wheel))
+    session.run("python", "scripts/check_wheels.py", str(DIST))
+    for path in sorted(DIST.iterdir()):
+        session.log(f"dist/{path.name} ({path.stat().st_size:,} bytes)")
+
+
+# --- tests -----------------------------------------------------------------------------------
+
+
+@nox.session(python=PYTHONS, requires=["build"])
+def tests(session: nox.Session) -> None:
+    """Run the pytest suite against the installed wheels (never the source tree)."""
+    _install(session, *_group("test"), *_optional_group("integrations"))
+    tmp = _fresh_dir(session, "tests")
+    home = tmp / "home"
+    home.mkdir()
+    env = _clean_heso_env(HESO_HOME=str(home))
+    if VECTORS.is_dir():
+        env["HESO_TEST_VECTORS"] = str(VECTORS)
+    # Outside the repository nothing can import the source tree's `heso` by accident; pytest
+    # still finds its configuration in pyproject.toml through the absolute tests path. Exit code
+    # 5 (no tests collected) stays a failure.
+    session.chdir(tmp)
+    session.run(
+        "pytest",
+        str(TESTS),
+        "-p",
+        "no:cacheprovider",
+        "--import-mode=importlib",
+        "-ra",
+        *session.posargs,
+        env=env,
+    )
+
+
+Snapshot = dict[str, tuple[str, int, int, int, str]]
+
+
+def _snapshot(root: Path) -> Snapshot:
+    """(type, mode, size, mtime_ns, sha256 or link target) of `root` and everything under it."""
+    tree: Snapshot = {}
+    for path in [root, *sorted(root.rglob("*"))]:
+        info = path.lstat()
+        if stat.S_ISREG(info.st_mode):
+            kind, content = "file", _sha256(path)
+        elif stat.S_ISDIR(info.st_mode):
+            kind, content = "dir", ""
+        elif stat.S_ISLNK(info.st_mode):
+            kind, content = "symlink", os.readlink(path)
+        else:
+            kind, content = "other", ""
+        mode = stat.S_IMODE(info.st_mode)
+        tree[path.relative_to(root).as_posix()] = (
+            kind,
+            mode,
+            info.st_size,
+            info.st_mtime_ns,
+            content,
+        )
+    return tree
+
+
+def _snapshot_changes(before: Snapshot, after: Snapshot) -> list[str]:
+    fields = ("type", "mode", "size", "mtime_ns", "sha256")
+    changes = [f"created {path}" for path in sorted(after.keys() - before.keys())]
+    changes += [f"removed {path}" for path in sorted(before.keys() - after.keys())]
+    for path in sorted(before.keys() & after.keys()):
+        changed = [
+            name for name, a, b in zip(fields, before[path], after[path], strict=True) if a != b
+        ]
+        if changed:
+            changes.append(f"changed {path} ({', '.join(changed)})")
+    return changes
+
+
+def _run_capturing_stderr(
+    session: nox.Session,
+    *command: str,
+    cwd: Path,
+    env: Mapping[str, str | None],
+    exit_code: int = 0,
+) -> str:
+    """Run `command` in `cwd`, require `exit_code`, and return (and echo) its stderr."""
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as stderr, session.chdir(cwd):
+        try:
+            session.run(*command, env=env, stderr=stderr, success_codes=[exit_code])
+        finally:
+            stderr.seek(0)
+            text = stderr.read()
+            sys.stderr.write(text)
+    return text
+
+
+def _check_rerun_untouched(
+    session: nox.Session,
+    command: Sequence[str],
+    *,
+    root: Path,
+    cwd: Path,
+    env: Mapping[str, str | None],
+) -> None:
+    """Run `command` twice; the second run must change nothing under `root` and say so."""
+    _run_capturing_stderr(session, *command, cwd=cwd, env=env)
+    before = _snapshot(root)
+    stderr = _run_capturing_stderr(session, *command, cwd=cwd, env=env)
+    changes = _snapshot_changes(before, _snapshot(root))
+    shown = " ".join(command)
+    if changes:
+        session.error(f"a second `{shown}` changed the tree: {'; '.join(changes)}")
+    if "left untouched" not in stderr:
+        session.error(f"a second `{shown}` did not report `left untouched` on stderr")
+    session.log(f"a second `{shown}` left every file and directory untouched")
+
+
+@nox.session(python=DEFAULT_PYTHON, requires=["build"])
+def init_idempotent(session: nox.Session) -> None:
+    """`init` run twice changes nothing the second time; strict refusal writes nothing."""
+    _install(session)
+    root = _fresh_dir(session, "init")
+    work, home = root / "work", root / "home"
+    work.mkdir()
+    home.mkdir()
+    env = _clean_heso_env(HESO_HOME=str(home))
+    _check_rerun_untouched(session, ["heso", "init", "proj"], root=root, cwd=work, env=env)
+    _check_rerun_untouched(
+        session, ["heso-compliance", "init", "proj2"], root=root, cwd=work, env=env
+    )
+
+    # Strict custody with no passphrase (_clean_heso_env hides any the caller has) must refuse
+    # before its first write (cli.md §2.1).
+    before = _snapshot(root)
+    strict_env = _clean_heso_env(HESO_HOME=str(home), HESO_ENV="production")
+    _run_capturing_stderr(session, "heso", "init", "strict", cwd=work, env=strict_env, exit_code=2)
+    changes = _snapshot_changes(before, _snapshot(root))
+    if (work / "strict").exists() or changes:
+        session.error(f"a refused strict `heso init strict` wrote: {'; '.join(changes)}")
+    session.log("strict `heso init` without a passphrase exited 2 and wrote nothing")
+
+
+# --- demo ------------------------------------------------------------------------------------
+
+# Until `heso demo` exists, `heso init` stands in for it. When it lands, these two lines become
+# ("heso", "demo", DEMO_DIR) and ("heso", "verify", "-C", DEMO_DIR).
+DEMO_STEPS: tuple[tuple[str, ...], ...] = (
+    ("heso", "init", DEMO_DIR),
+    ("heso-compliance", "--version"),
+)
+
+
+@nox.session(python=DEFAULT_PYTHON, requires=["build"])
+def demo(session: nox.Session) -> None:
+    """Install the wheels in a fresh venv and run the demo in ./heso-demo (gitignored)."""
+    _install(session)
+    for step in DEMO_STEPS:
+        session.run(*step)
+    demo_dir = REPO / DEMO_DIR
+    print(f"\n{DEMO_DIR}/")
+    for path in sorted(demo_dir.rglob("*")):
+        if path.is_file():
+            relative = path.relative_to(demo_dir).as_posix()
+            print(f"  {relative:<40} {path.stat().st_size:>8,} bytes")
+    config = demo_dir / "heso.toml"
+    if config.is_file():
+        print(f"\n{DEMO_DIR}/heso.toml (first lines):")
+        for line in config.read_text(encoding="utf-8").splitlines()[:12]:
+            print(f"  {line}".rstrip())
+    heso = Path(session.bin) / "heso"
+    print(f"\nthe installed heso is {heso}; go on with `{heso} --help`")
+
+
+# --- rust ------------------------------------------------------------------------------------
+
+
+@nox.session(python=False)
+def rust(session: nox.Session) -> None:
+    """Format, clippy, tests and the dependency rules of the Rust workspace."""
+    env = _cargo_env()
+    session.run("cargo", "fmt", "--all", "--check")
+    session.run(
+        "cargo",
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--locked",
+        "--",
+        "-D",
+        "warnings",
+        env=env,
+    )
+    # heso-py is a cdylib for the extension module: its test binary cannot link without
+    # libpython, and its behaviour is tested through the wheel by `tests`.
+    scope = ["--workspace", "--locked", "--exclude", "heso-py"]
+    if shutil.which("cargo-nextest"):
+        session.run("cargo", "nextest", "run", *scope, env=env)
+        # nextest does not run doctests.
+        session.run("cargo", "test", "--doc", *scope, env=env)
+    else:
+        session.run("cargo", "test", *scope, env=env)
+    session.run(sys.executable, "scripts/check_deps.py")
+
+
+# --- lint ------------------------------------------------------------------------------------
+
+
+@nox.session(python=DEFAULT_PYTHON, requires=["build"])
+def lint(session: nox.Session) -> None:
+    """Ruff, mypy --strict, stubtest of heso._core and the version copies."""
+    # The wheels and the test group let mypy resolve every import; nox for the noxfile.
+    _install(
+        session,
+        *_group("lint"),
+        *_group("test"),
+        *_optional_group("integrations"),
+        "-r",
+        str(NOX_REQUIREMENTS),
+    )
+    paths = ["heso", "tests", "noxfile.py", "scripts"]
+    session.run("ruff", "check", *paths)
+    session.run("ruff", "format", "--check", *paths)
+    # scripts/nox.py is a top-level module named `nox` to mypy: checked together with the
+    # noxfile it would stand in for the real nox package, so scripts/ gets its own run.
+    session.run("mypy", "--strict", "heso", "tests", "noxfile.py")
+    session.run("mypy", "--strict", "--cache-dir", ".mypy_cache/scripts", "scripts")
+    # From outside the repository, so the stub and the module are the installed ones.
+    with session.chdir(_fresh_dir(session, "stubtest")):
+        session.run(
+            "python", "-m", "mypy.stubtest", "heso._core", "--allowlist", str(STUBTEST_ALLOWLIST)
+        )
+    session.run("python", "scripts/check_versions.py", *(str(path) for path in _wheels(session)))
