@@ -120,7 +120,7 @@ impl fmt::Display for Fingerprint {
     }
 }
 
-/// A signing identity: an Ed25519 key pair derived from a seed.
+/// A signing identity: an Ed25519 key pair derived from a seed. The only signer in heso.
 pub struct Identity {
     signing: SigningKey,
 }
@@ -136,6 +136,15 @@ impl Identity {
     /// The public half.
     pub fn public_key(&self) -> PublicKey {
         PublicKey(self.signing.verifying_key().to_bytes())
+    }
+
+    /// Signs `domain ‖ message`: deterministic, RFC 8032 pure Ed25519.
+    pub fn sign(&self, domain: &[u8], message: &[u8]) -> [u8; crate::crypto::SIGNATURE_LEN] {
+        use ed25519_dalek::Signer as _;
+        let mut payload = Vec::with_capacity(domain.len() + message.len());
+        payload.extend_from_slice(domain);
+        payload.extend_from_slice(message);
+        self.signing.sign(&payload).to_bytes()
     }
 }
 

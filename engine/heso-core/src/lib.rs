@@ -11,6 +11,7 @@
 /// The engine version, shared by every crate of the workspace and both Python distributions.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
+pub mod crypto;
 pub mod custody;
 pub mod gitignore;
 pub mod hex;

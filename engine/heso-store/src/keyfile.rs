@@ -245,6 +245,11 @@ mod tests {
         std::array::from_fn(|i| u8::try_from(i).unwrap())
     }
 
+    fn sealed(seed_byte: u8, pass: &Passphrase) -> [u8; HSK1_LEN] {
+        let seed = SecretSeed::from_bytes([seed_byte; 32]);
+        seal_hsk1(&seed, pass, &salt(), &nonce(), KdfParams::DEFAULT).unwrap()
+    }
+
     fn passphrase(text: &str) -> Passphrase {
         Passphrase::new(text.into())
     }
@@ -279,14 +284,7 @@ mod tests {
     #[test]
     fn wrong_passphrase_and_tampering_fail_authentication() {
         let pass = passphrase("correct horse battery staple");
-        let file = seal_hsk1(
-            &SecretSeed::from_bytes([3; 32]),
-            &pass,
-            &salt(),
-            &nonce(),
-            KdfParams::DEFAULT,
-        )
-        .unwrap();
+        let file = sealed(3, &pass);
         assert_eq!(
             open_key_file(&file, Some(&passphrase("nope"))).map(|_| ()),
             Err(KeyFileError::WrongPassphrase)
@@ -317,14 +315,7 @@ mod tests {
     #[test]
     fn hostile_headers_are_refused_before_deriving() {
         let pass = passphrase("x");
-        let file = seal_hsk1(
-            &SecretSeed::from_bytes([3; 32]),
-            &pass,
-            &salt(),
-            &nonce(),
-            KdfParams::DEFAULT,
-        )
-        .unwrap();
+        let file = sealed(3, &pass);
         let mut huge = file;
         huge[5..9].copy_from_slice(&u32::MAX.to_be_bytes());
         assert!(matches!(

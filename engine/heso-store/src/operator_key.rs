@@ -77,6 +77,39 @@ pub fn load_operator_key(
     })
 }
 
+/// An existing key file that did not load, with the path as the user should see it and the fix.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot load {shown}: {reason}{hint}")]
+pub struct KeyLoadError {
+    /// The key file as shown.
+    pub shown: String,
+    /// Why it did not load.
+    pub reason: OperatorKeyError,
+    /// The fix, after `; `, or empty.
+    pub hint: &'static str,
+}
+
+/// Loads the key at `key_path`, turning a failure into a message naming the file and the fix.
+pub fn load_operator_key_shown(
+    key_path: &Path,
+    passphrase: Option<&Passphrase>,
+    shown: &dyn Fn(&Path) -> String,
+) -> Result<OperatorKey, KeyLoadError> {
+    load_operator_key(key_path, passphrase).map_err(|reason| {
+        let hint = match &reason {
+            OperatorKeyError::Key(KeyFileError::PassphraseRequired) => {
+                "; set HESO_KEY_PASSPHRASE or HESO_KEY_PASSPHRASE_FILE"
+            }
+            _ => "",
+        };
+        KeyLoadError {
+            shown: shown(key_path),
+            reason,
+            hint,
+        }
+    })
+}
+
 /// Why a project's operator key cannot be opened for signing.
 #[derive(Debug, thiserror::Error)]
 pub enum OpenKeyError {
@@ -93,15 +126,8 @@ pub enum OpenKeyError {
     #[error("no operator key at {0}; run `heso init` (it keeps your heso.toml)")]
     Missing(String),
     /// The key file does not load.
-    #[error("cannot load {shown}: {reason}{hint}")]
-    Load {
-        /// The key file as shown.
-        shown: String,
-        /// Why.
-        reason: OperatorKeyError,
-        /// The fix, after `; `, or empty.
-        hint: &'static str,
-    },
+    #[error(transparent)]
+    Load(#[from] KeyLoadError),
 }
 
 /// The operator key of a project with where its passphrase came from.
@@ -138,15 +164,7 @@ pub fn open_operator_key(
         return Err(OpenKeyError::Missing(shown(&key_path)));
     }
     let resolved = crate::passphrase::resolve_passphrase(None, env, data_dir, custody)?;
-    let key =
-        load_operator_key(&key_path, resolved.as_ref().map(|(p, _)| p)).map_err(|reason| {
-            let hint = load_hint(&reason);
-            OpenKeyError::Load {
-                shown: shown(&key_path),
-                reason,
-                hint,
-            }
-        })?;
+    let key = load_operator_key_shown(&key_path, resolved.as_ref().map(|(p, _)| p), shown)?;
     let passphrase_source = match key.format {
         KeyFormat::Hsk1 => resolved.map(|(_, source)| source),
         KeyFormat::RawSeed => None,
@@ -156,14 +174,4 @@ pub fn open_operator_key(
         passphrase_source,
         custody,
     })
-}
-
-/// The fix to suggest after a key failed to load.
-pub fn load_hint(reason: &OperatorKeyError) -> &'static str {
-    match reason {
-        OperatorKeyError::Key(KeyFileError::PassphraseRequired) => {
-            "; set HESO_KEY_PASSPHRASE or HESO_KEY_PASSPHRASE_FILE"
-        }
-        _ => "",
-    }
 }

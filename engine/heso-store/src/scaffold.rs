@@ -21,9 +21,7 @@ use crate::fs::{
     PRIVATE_FILE_MODE, SHARED_FILE_MODE,
 };
 use crate::keyfile::{seal_hsk1, KdfParams, KeyFileError};
-use crate::operator_key::{
-    identity_path, load_hint, load_operator_key, OperatorKeyError, IDENTITY_FILE,
-};
+use crate::operator_key::{identity_path, load_operator_key_shown, KeyLoadError, IDENTITY_FILE};
 use crate::passphrase::{
     dev_passphrase_path, read_passphrase_file, resolve_passphrase, PassphraseError,
     PassphraseSource,
@@ -145,15 +143,8 @@ pub enum InitError {
     #[error("{0} (nothing was written)")]
     Passphrase(#[from] PassphraseError),
     /// The existing key does not load.
-    #[error("cannot load {shown}: {reason}{hint}")]
-    KeyLoad {
-        /// The key file.
-        shown: String,
-        /// Why.
-        reason: OperatorKeyError,
-        /// The fix, after `; `, or empty.
-        hint: &'static str,
-    },
+    #[error(transparent)]
+    KeyLoad(#[from] KeyLoadError),
     /// A path that must be a directory is something else.
     #[error("`{0}` exists and is not a directory")]
     NotADirectory(String),
@@ -473,15 +464,7 @@ fn preflight_key(
 ) -> Result<KeyPlan, InitError> {
     let key_path = identity_path(data_dir);
     if key_path.symlink_metadata().is_ok() {
-        let key =
-            load_operator_key(&key_path, resolved.as_ref().map(|(p, _)| p)).map_err(|reason| {
-                let hint = load_hint(&reason);
-                InitError::KeyLoad {
-                    shown: shown(&key_path),
-                    reason,
-                    hint,
-                }
-            })?;
+        let key = load_operator_key_shown(&key_path, resolved.as_ref().map(|(p, _)| p), shown)?;
         return Ok(KeyPlan::Existing {
             public_key: key.public_key,
             warnings: key.warnings,
@@ -545,13 +528,10 @@ fn mint_key(
     {
         Presence::Created => Ok((Identity::from_seed(&seed).public_key(), StepAction::Created)),
         Presence::Existed => {
-            let key = load_operator_key(&identity_path(data_dir), Some(passphrase)).map_err(
-                |reason| InitError::KeyLoad {
-                    shown: shown.to_owned(),
-                    reason,
-                    hint: "",
-                },
-            )?;
+            // Another process minted the key first: its key wins.
+            let key = load_operator_key_shown(&identity_path(data_dir), Some(passphrase), &|_| {
+                shown.to_owned()
+            })?;
             Ok((key.public_key, StepAction::Kept))
         }
     }
@@ -596,4 +576,118 @@ fn nearest_existing_ancestor(path: &Path) -> PathBuf {
     path.ancestors()
         .find(|p| p.symlink_metadata().is_ok())
         .map_or_else(|| PathBuf::from("/"), Path::to_path_buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(cwd: &Path, env: EngineEnv) -> InitOptions {
+        InitOptions {
+            dir: PathBuf::from("proj"),
+            cwd: cwd.to_path_buf(),
+            require_passphrase: false,
+            passphrase_file: None,
+            env,
+        }
+    }
+
+    fn run(options: &InitOptions) -> Result<InitReport, InitError> {
+        init_project(options, &mut |_| {})
+    }
+
+    fn tree(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+        let mut out = Vec::new();
+        let mut stack = vec![root.to_path_buf()];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path.clone());
+                    out.push((path, Vec::new()));
+                } else {
+                    out.push((path.clone(), std::fs::read(&path).unwrap()));
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn first_run_creates_everything_and_the_second_changes_nothing() {
+        let cwd = tempfile::tempdir().unwrap();
+        let mut seen = Vec::new();
+        let first = init_project(&options(cwd.path(), EngineEnv::default()), &mut |step| {
+            seen.push(step.clone());
+        })
+        .unwrap();
+        assert!(first.created_dir);
+        assert_eq!(first.pinning, OperatorPinning::Pinned);
+        assert_eq!(seen, first.steps);
+        assert!(matches!(seen[0], InitStep::CreatedDir { .. }));
+        let root = cwd.path().join("proj");
+        let policy = std::fs::read_to_string(root.join(POLICY_FILE)).unwrap();
+        assert_eq!(policy, starter_policy(&first.operator));
+        let before = tree(cwd.path());
+        let second = run(&options(cwd.path(), EngineEnv::default())).unwrap();
+        assert_eq!(second.operator, first.operator);
+        assert!(second.steps.iter().all(|step| matches!(
+            step,
+            InitStep::Gitignore {
+                action: StepAction::Kept,
+                ..
+            } | InitStep::Key {
+                action: StepAction::Kept,
+                ..
+            } | InitStep::Policy {
+                action: StepAction::Kept,
+                ..
+            }
+        )));
+        assert_eq!(tree(cwd.path()), before);
+    }
+
+    #[test]
+    fn strict_custody_without_a_passphrase_writes_nothing() {
+        let cwd = tempfile::tempdir().unwrap();
+        let env = EngineEnv {
+            heso_env: Some("production".into()),
+            ..EngineEnv::default()
+        };
+        let error = run(&options(cwd.path(), env)).unwrap_err();
+        assert!(matches!(error, InitError::StrictWithoutPassphrase));
+        assert_eq!(std::fs::read_dir(cwd.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn data_dir_outside_the_project_gets_no_gitignore_entry() {
+        let cwd = tempfile::tempdir().unwrap();
+        let elsewhere = cwd.path().join("state");
+        let env = EngineEnv {
+            data_dir: Some(elsewhere.clone()),
+            ..EngineEnv::default()
+        };
+        let report = run(&options(cwd.path(), env)).unwrap();
+        assert!(!report
+            .steps
+            .iter()
+            .any(|s| matches!(s, InitStep::Gitignore { .. })));
+        assert!(elsewhere.join(IDENTITY_FILE).is_file());
+        assert!(!cwd.path().join("proj").join(".gitignore").exists());
+    }
+
+    #[test]
+    fn nested_relative_data_dir_is_ignored_by_its_path() {
+        let cwd = tempfile::tempdir().unwrap();
+        let env = EngineEnv {
+            data_dir: Some("var/heso".into()),
+            ..EngineEnv::default()
+        };
+        let report = run(&options(cwd.path(), env)).unwrap();
+        assert!(report.steps.contains(&InitStep::Gitignore {
+            entry: "var/heso/".into(),
+            action: StepAction::Created
+        }));
+    }
 }
