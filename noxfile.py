@@ -55,7 +55,15 @@ nox.options.error_on_missing_interpreters = ON_CI
 # No interpreter can be downloaded here; a missing one is skipped (locally) or fails (CI).
 nox.options.download_python = "never"
 # `standalone` and `conda` join this list with the issue that adds them (packaging.md §7.1).
-nox.options.sessions = ["rust", "build", "lint", "tests", "init_idempotent", "demo"]
+nox.options.sessions = [
+    "rust",
+    "build",
+    "lint",
+    "tests",
+    "init_idempotent",
+    "independent",
+    "demo",
+]
 
 
 def _prepend_pyenv_interpreters() -> None:
@@ -481,6 +489,51 @@ def rust(session: nox.Session) -> None:
     else:
         session.run("cargo", "test", *scope, env=env)
     session.run(sys.executable, "scripts/check_deps.py")
+
+
+# --- independent check -----------------------------------------------------------------------
+
+# The third-party libraries the independent checker is built on (receipts.md §16 item 7).
+INDEPENDENT_PACKAGES = ("rfc8785", "blake3", "cryptography")
+
+
+@nox.session(python=DEFAULT_PYTHON)
+def independent(session: nox.Session) -> None:
+    """Mint a corpus of every receipt kind with the engine, re-verify it without the engine."""
+    pins = [r for r in _group("test") if r.split("==")[0] in INDEPENDENT_PACKAGES]
+    session.install(*pins)
+    corpus = _fresh_dir(session, "corpus")
+    session.run(
+        "cargo", "run", "--quiet", "--locked", "-p", "heso-store", "--example", "mint_corpus",
+        "--", str(corpus), env=_cargo_env(), external=True,
+    )
+    operator = (corpus / "operator.pub").read_text().strip()
+    approvers = (corpus / "approvers.pub").read_text().split()
+    pin_args = ["--pubkey", operator]
+    for key in approvers:
+        pin_args += ["--approver-pubkey", key]
+    session.run("python", "scripts/independent_check.py", *pin_args, str(corpus))
+
+
+# --- fuzz ------------------------------------------------------------------------------------
+
+FUZZ_TARGETS = ("receipt_verify", "canonicalize", "chain_verify")
+
+
+@nox.session(python=False, default=False)
+def fuzz(session: nox.Session) -> None:
+    """Run each cargo-fuzz target for a while (`nox -s fuzz -- 300` for 300 s each)."""
+    seconds = session.posargs[0] if session.posargs else "60"
+    if not shutil.which("cargo-fuzz"):
+        session.error("cargo-fuzz is not installed; run `cargo install cargo-fuzz --locked`")
+    # cargo-fuzz passes nightly-only sanitizer flags; RUSTC_BOOTSTRAP lets the stable toolchain,
+    # the only one these machines have, accept them.
+    env = {"RUSTC_BOOTSTRAP": "1"}
+    with session.chdir(REPO / "engine" / "fuzz"):
+        for target in FUZZ_TARGETS:
+            session.run(
+                "cargo", "fuzz", "run", target, "--", f"-max_total_time={seconds}", env=env,
+            )
 
 
 # --- lint ------------------------------------------------------------------------------------

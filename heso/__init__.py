@@ -6,14 +6,18 @@ first gated call.
 
 from heso._config import Config, current_config, init
 from heso._core import __version__
-from heso._errors import ConfigError, EngineError, HesoError
+from heso._errors import ConfigError, EngineError, HesoError, VerificationError
+from heso._verify import VerifyReport, verify
 
 __all__ = [
     "Config",
     "ConfigError",
     "EngineError",
     "HesoError",
+    "VerificationError",
+    "VerifyReport",
     "__version__",
     "current_config",
     "init",
+    "verify",
 ]

@@ -1,9 +1,22 @@
 """Type stub of ``heso._core``, the compiled engine (checked against the module by stubtest)."""
 
 from os import PathLike
-from typing import final
+from typing import TypedDict, final
 
-__all__ = ["OperatorKey", "__version__", "fingerprint", "operator_pinning"]
+__all__ = [
+    "OperatorKey",
+    "__version__",
+    "action_hash",
+    "blake3_hex",
+    "canonicalize",
+    "fingerprint",
+    "link_hash",
+    "operator_pinning",
+    "verify",
+    "verify_chain",
+    "verify_receipt",
+    "verify_strict",
+]
 
 __version__: str
 
@@ -30,3 +43,38 @@ class OperatorKey:
 
 def fingerprint(public_key: str) -> str: ...
 def operator_pinning(policy: bytes, public_key: str) -> tuple[str, str | None]: ...
+
+class _VerifyOutput(TypedDict):
+    exit_code: int
+    lines: list[str]
+    result: str
+    warnings: list[str]
+
+def verify(
+    inputs: list[str | bytes],
+    *,
+    pubkeys: list[str],
+    approver_pubkeys: list[str],
+    no_pin: bool,
+    all: bool,
+    project_root: str | None,
+) -> _VerifyOutput: ...
+
+def canonicalize(json: bytes) -> bytes: ...
+def blake3_hex(data: bytes) -> str: ...
+def action_hash(content: bytes) -> str: ...
+def link_hash(session_id: str, seq: int, action_hash: str) -> str: ...
+def verify_strict(public_key: bytes, message: bytes, signature: bytes) -> bool: ...
+def verify_receipt(
+    receipt: bytes,
+    *,
+    pubkeys: list[str] | None = None,
+    approver_pubkeys: list[str] | None = None,
+) -> dict[str, str]: ...
+def verify_chain(
+    receipts: list[bytes],
+    *,
+    mode: str = "auto",
+    pubkeys: list[str] | None = None,
+    approver_pubkeys: list[str] | None = None,
+) -> dict[str, str | int]: ...

@@ -8,9 +8,12 @@ its attributes, so errors can cross process boundaries intact.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["ConfigError", "EngineError", "HesoError"]
+if TYPE_CHECKING:
+    from heso._verify import VerifyReport
+
+__all__ = ["ConfigError", "EngineError", "HesoError", "VerificationError"]
 
 
 class HesoError(Exception):
@@ -71,3 +74,25 @@ class EngineError(HesoError):
 
     def _attributes(self) -> dict[str, Any]:
         return {"code": self.code}
+
+
+class VerificationError(HesoError):
+    """Receipts did not all verify ``Valid``.
+
+    Attributes:
+        report: The full report.
+        verdict: The first failing verdict name.
+        detail: Why it failed.
+    """
+
+    def __init__(
+        self, message: str, *, report: VerifyReport, verdict: str, detail: str
+    ) -> None:
+        """Create the error from the report and its first failure."""
+        super().__init__(message)
+        self.report = report
+        self.verdict = verdict
+        self.detail = detail
+
+    def _attributes(self) -> dict[str, Any]:
+        return {"report": self.report, "verdict": self.verdict, "detail": self.detail}

@@ -72,17 +72,19 @@ class Cli:
         *args: str,
         env: dict[str, str] | None = None,
         cwd: Path | None = None,
+        stdin: bytes | None = None,
     ) -> Ran:
         completed = subprocess.run(
             [str(SCRIPTS / program), *args],
             cwd=cwd or self.cwd,
             env={**self.env, **(env or {})},
+            input=stdin,
             capture_output=True,
-            text=True,
             timeout=120,
             check=False,
         )
-        return Ran(completed.returncode, completed.stdout, completed.stderr)
+        decode = lambda data: data.decode("utf-8", errors="replace")  # noqa: E731
+        return Ran(completed.returncode, decode(completed.stdout), decode(completed.stderr))
 
     def heso(self, *args: str, **kwargs: Any) -> Ran:
         return self.run("heso", *args, **kwargs)

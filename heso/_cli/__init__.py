@@ -15,6 +15,7 @@ import click
 
 from heso._cli._output import EXIT_ERROR, CommandFailed, error
 from heso._cli.init import init_command
+from heso._cli.verify import verify_command
 from heso._cli.version import version_command
 from heso._core import __version__
 
@@ -49,6 +50,7 @@ def cli(ctx: click.Context) -> None:
 
 
 cli.add_command(init_command)
+cli.add_command(verify_command)
 cli.add_command(version_command)
 
 

@@ -33,8 +33,32 @@ pub(crate) struct GlobalArgs {
 pub(crate) enum Command {
     /// Create the project directory, operator key and starter heso.toml (idempotent).
     Init(InitArgs),
+    /// Verify receipts offline: files, JSON arrays, JSON Lines, directories or `-` (stdin).
+    Verify(VerifyArgs),
     /// Print the version and build facts.
     Version(VersionArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct VerifyArgs {
+    /// Receipt files, directories, `-` for standard input, or receipt hash prefixes.
+    #[arg(value_name = "INPUT")]
+    pub(crate) inputs: Vec<String>,
+    /// Pin operator keys (base64, or @FILE holding one key); repeatable.
+    #[arg(long = "pubkey", value_name = "KEY")]
+    pub(crate) pubkeys: Vec<String>,
+    /// Pin approver keys (base64, or @FILE); repeatable.
+    #[arg(long = "approver-pubkey", value_name = "KEY")]
+    pub(crate) approver_pubkeys: Vec<String>,
+    /// Check signatures without pinning who made them.
+    #[arg(long, conflicts_with_all = ["pubkeys", "approver_pubkeys"])]
+    pub(crate) no_pin: bool,
+    /// List every receipt, not only standalone and failed ones.
+    #[arg(long)]
+    pub(crate) all: bool,
+    /// Print the result as JSON on stdout.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -16,6 +16,7 @@ const EXIT_ERROR: u8 = 2;
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum ErrorCode {
     Usage,
+    NotFound,
     Config,
     Engine,
     Refused,
@@ -25,6 +26,7 @@ impl ErrorCode {
     fn name(self) -> &'static str {
         match self {
             Self::Usage => "usage",
+            Self::NotFound => "not-found",
             Self::Config => "config",
             Self::Engine => "engine",
             Self::Refused => "refused",

@@ -16,5 +16,7 @@ pub mod custody;
 pub mod gitignore;
 pub mod hex;
 pub mod identity;
+pub mod json;
 pub mod pinning;
+pub mod receipt;
 pub mod starter;

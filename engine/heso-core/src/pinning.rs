@@ -1,6 +1,6 @@
-//! Whether a project's `heso.toml` pins an operator key in `[identity]`.
+//! The keys a project's `heso.toml` trusts: `[identity].operator` and every key in `[approvers]`.
 //!
-//! This reads only `[identity].operator`. Full validation of the policy file (every key, type and
+//! This reads only those two tables. Full validation of the policy file (every key, type and
 //! value, with positions) belongs to the policy loader; callers that need a verdict on the whole
 //! file use that instead.
 
@@ -19,31 +19,68 @@ pub enum OperatorPinning {
     Unreadable(String),
 }
 
+/// The keys a project trusts, as `heso verify` pins them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ProjectTrust {
+    /// `[identity].operator`, or `None` when the table (or its `operator` array) is absent.
+    pub operators: Option<Vec<PublicKey>>,
+    /// Every key under every name of `[approvers]`, without duplicates, in file order.
+    pub approvers: Vec<PublicKey>,
+}
+
+/// Reads the trusted keys from the policy file's bytes. The error is one line for people.
+pub fn project_trust(policy: &[u8]) -> Result<ProjectTrust, String> {
+    let text = std::str::from_utf8(policy).map_err(|_| "it is not UTF-8".to_owned())?;
+    let table: toml::Table = toml::from_str(text).map_err(|e| e.message().trim().to_owned())?;
+    let keys = |value: &toml::Value, place: &str| -> Result<Vec<PublicKey>, String> {
+        let items = value
+            .as_array()
+            .ok_or_else(|| format!("{place} must be an array of keys"))?;
+        items
+            .iter()
+            .map(|item| {
+                let text = item
+                    .as_str()
+                    .ok_or_else(|| format!("{place} must hold strings"))?;
+                PublicKey::from_base64(text).map_err(|e| format!("{place}: {e}"))
+            })
+            .collect()
+    };
+    let operators = match table.get("identity").and_then(toml::Value::as_table) {
+        Some(identity) => match identity.get("operator") {
+            Some(value) => Some(keys(value, "[identity] operator")?),
+            None => None,
+        },
+        None => None,
+    };
+    let mut approvers: Vec<PublicKey> = Vec::new();
+    if let Some(roster) = table.get("approvers").and_then(toml::Value::as_table) {
+        for (name, value) in roster {
+            for key in keys(value, &format!("[approvers] {name}"))? {
+                if !approvers.contains(&key) {
+                    approvers.push(key);
+                }
+            }
+        }
+    }
+    Ok(ProjectTrust {
+        operators,
+        approvers,
+    })
+}
+
 /// Checks whether the policy file's bytes pin `operator`.
 pub fn operator_pinning(policy: &[u8], operator: &PublicKey) -> OperatorPinning {
-    let Ok(text) = std::str::from_utf8(policy) else {
-        return OperatorPinning::Unreadable("it is not UTF-8".to_owned());
-    };
-    let table: toml::Table = match toml::from_str(text) {
-        Ok(table) => table,
-        Err(error) => return OperatorPinning::Unreadable(error.message().to_owned()),
-    };
-    let Some(operators) = table
-        .get("identity")
-        .and_then(toml::Value::as_table)
-        .and_then(|identity| identity.get("operator"))
-        .and_then(toml::Value::as_array)
-    else {
-        return OperatorPinning::NoIdentity;
-    };
-    let wanted = operator.to_base64();
-    if operators
-        .iter()
-        .any(|key| key.as_str() == Some(wanted.as_str()))
-    {
-        OperatorPinning::Pinned
-    } else {
-        OperatorPinning::NotPinned
+    match project_trust(policy) {
+        Err(reason) => OperatorPinning::Unreadable(reason),
+        Ok(ProjectTrust {
+            operators: None, ..
+        }) => OperatorPinning::NoIdentity,
+        Ok(ProjectTrust {
+            operators: Some(keys),
+            ..
+        }) if keys.contains(operator) => OperatorPinning::Pinned,
+        Ok(_) => OperatorPinning::NotPinned,
     }
 }
 
@@ -86,5 +123,23 @@ mod tests {
             operator_pinning(&[0xff], &key),
             OperatorPinning::Unreadable(_)
         ));
+    }
+
+    #[test]
+    fn approvers_are_collected_once_in_file_order() {
+        let a = PublicKey::from_bytes([1; 32]).to_base64();
+        let b = PublicKey::from_bytes([2; 32]).to_base64();
+        let text = format!("[approvers]\nx = [\"{a}\", \"{b}\"]\ny = [\"{a}\"]\nz = []\n");
+        let trust = project_trust(text.as_bytes()).unwrap();
+        assert_eq!(trust.operators, None);
+        assert_eq!(
+            trust.approvers,
+            vec![
+                PublicKey::from_bytes([1; 32]),
+                PublicKey::from_bytes([2; 32])
+            ]
+        );
+        let error = project_trust(b"[approvers]\nx = [\"nope\"]\n").unwrap_err();
+        assert!(error.starts_with("[approvers] x: "), "{error}");
     }
 }

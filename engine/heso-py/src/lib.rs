@@ -115,6 +115,205 @@ fn operator_pinning(policy: &[u8], public_key: &str) -> PyResult<(&'static str, 
     })
 }
 
+/// One thing to verify: a name (file, directory, `-`, hash prefix) or bytes in memory.
+#[derive(FromPyObject)]
+enum VerifyItem {
+    Name(PathBuf),
+    Bytes(Vec<u8>),
+}
+
+/// Verifies receipts exactly as `heso-compliance verify` does. Returns a dict with `exit_code`,
+/// `lines` (the text report), `result` (the JSON result, as text) and `warnings`.
+#[pyfunction]
+#[pyo3(signature = (inputs, *, pubkeys, approver_pubkeys, no_pin, all, project_root))]
+fn verify(
+    py: Python<'_>,
+    inputs: Vec<VerifyItem>,
+    pubkeys: Vec<String>,
+    approver_pubkeys: Vec<String>,
+    no_pin: bool,
+    all: bool,
+    project_root: Option<PathBuf>,
+) -> PyResult<Py<pyo3::types::PyDict>> {
+    use heso_store::verification::{run_verify, VerifyInput, VerifyRequest};
+    let inputs = inputs
+        .into_iter()
+        .enumerate()
+        .map(|(index, item)| match item {
+            VerifyItem::Name(path) => VerifyInput::Named(path.display().to_string()),
+            VerifyItem::Bytes(bytes) => VerifyInput::Bytes {
+                source: format!("<source {index}>"),
+                bytes,
+            },
+        })
+        .collect();
+    let request = VerifyRequest {
+        inputs,
+        pubkeys,
+        approver_pubkeys,
+        no_pin,
+        project_root,
+    };
+    let outcome = py
+        .detach(|| run_verify(&request).map_err(|e| e.to_string()))
+        .map_err(ConfigError::new_err)?;
+    let report = &outcome.report;
+    let result = pyo3::types::PyDict::new(py);
+    result.set_item("exit_code", report.exit_code())?;
+    result.set_item("lines", report.text_lines(all))?;
+    result.set_item("result", report.to_json(all).to_string())?;
+    result.set_item("warnings", outcome.warnings.clone())?;
+    Ok(result.unbind())
+}
+
+fn value_error(message: impl std::fmt::Display) -> PyErr {
+    pyo3::exceptions::PyValueError::new_err(message.to_string())
+}
+
+fn pins_from(
+    pubkeys: Option<Vec<String>>,
+    approver_pubkeys: Option<Vec<String>>,
+) -> PyResult<Option<heso_core::receipt::verify::Pins>> {
+    if pubkeys.is_none() && approver_pubkeys.is_none() {
+        return Ok(None);
+    }
+    let keys = |texts: Option<Vec<String>>| -> PyResult<Vec<heso_core::identity::PublicKey>> {
+        texts
+            .unwrap_or_default()
+            .iter()
+            .map(|t| heso_core::identity::PublicKey::from_base64(t).map_err(value_error))
+            .collect()
+    };
+    Ok(Some(heso_core::receipt::verify::Pins {
+        operators: keys(pubkeys)?,
+        approvers: keys(approver_pubkeys)?,
+    }))
+}
+
+/// RFC 8785 canonical bytes of JSON text (parsed strictly: duplicate members are an error).
+#[pyfunction]
+fn canonicalize(json: &[u8]) -> PyResult<Vec<u8>> {
+    let value = heso_core::json::parse_strict(json).map_err(value_error)?;
+    Ok(heso_core::json::canonicalize(&value))
+}
+
+/// Lowercase hex BLAKE3-256.
+#[pyfunction]
+fn blake3_hex(data: &[u8]) -> String {
+    heso_core::crypto::blake3_hex(data)
+}
+
+/// `action_hash` of a content object given as JSON text.
+#[pyfunction]
+fn action_hash(content: &[u8]) -> PyResult<String> {
+    let value = heso_core::json::parse_strict(content).map_err(value_error)?;
+    let map = value
+        .as_object()
+        .ok_or_else(|| value_error("content must be a JSON object"))?;
+    Ok(heso_core::receipt::hashing::action_hash(map))
+}
+
+/// The chain link hash of a receipt.
+#[pyfunction]
+fn link_hash(session_id: &str, seq: u64, action_hash: &str) -> String {
+    heso_core::receipt::hashing::link_hash(session_id, seq, action_hash)
+}
+
+/// Strict Ed25519 verification of raw bytes (the rule receipts are verified by).
+#[pyfunction]
+fn verify_strict(public_key: &[u8], message: &[u8], signature: &[u8]) -> bool {
+    match (
+        <[u8; 32]>::try_from(public_key),
+        <[u8; 64]>::try_from(signature),
+    ) {
+        (Ok(key), Ok(signature)) => {
+            heso_core::crypto::verify_strict(&key, b"", message, &signature)
+        }
+        _ => false,
+    }
+}
+
+/// Verifies one receipt: a dict with `kind` (the verdict), `trust_level` (when Valid),
+/// `detail` (when not), `time_status` and `operator_fingerprint`.
+#[pyfunction]
+#[pyo3(signature = (receipt, *, pubkeys = None, approver_pubkeys = None))]
+fn verify_receipt(
+    py: Python<'_>,
+    receipt: &[u8],
+    pubkeys: Option<Vec<String>>,
+    approver_pubkeys: Option<Vec<String>>,
+) -> PyResult<Py<pyo3::types::PyDict>> {
+    let pins = pins_from(pubkeys, approver_pubkeys)?;
+    let verification = heso_core::receipt::verify::verify_receipt_bytes(receipt, pins.as_ref());
+    let result = pyo3::types::PyDict::new(py);
+    result.set_item("kind", verification.verdict.name())?;
+    if let Some(level) = verification.trust_level {
+        result.set_item("trust_level", level.name())?;
+    }
+    if let Some(detail) = &verification.detail {
+        result.set_item("detail", detail)?;
+    }
+    result.set_item("time_status", "NoTrustedTime")?;
+    if let Some(operator) = verification.operator {
+        result.set_item("operator_fingerprint", operator.fingerprint().to_string())?;
+    }
+    Ok(result.unbind())
+}
+
+/// Verifies receipts as one chain, in the given order: a dict with `kind` (the chain verdict),
+/// `type`, and `length`, `seq`, `reason`, `detail` where they apply.
+#[pyfunction]
+#[pyo3(signature = (receipts, *, mode = "auto", pubkeys = None, approver_pubkeys = None))]
+#[expect(
+    clippy::needless_pass_by_value,
+    reason = "PyO3 extracts arguments as owned values"
+)]
+fn verify_chain(
+    py: Python<'_>,
+    receipts: Vec<Vec<u8>>,
+    mode: &str,
+    pubkeys: Option<Vec<String>>,
+    approver_pubkeys: Option<Vec<String>>,
+) -> PyResult<Py<pyo3::types::PyDict>> {
+    use heso_core::receipt::chain::{verify_chain, ChainMode, ChainType, ChainVerdict};
+    let mode = match mode {
+        "auto" => ChainMode::Auto,
+        "action" => ChainMode::Action,
+        "session" => ChainMode::Session,
+        other => {
+            return Err(value_error(format!(
+                "mode `{other}`; use auto, action or session"
+            )))
+        }
+    };
+    let pins = pins_from(pubkeys, approver_pubkeys)?;
+    let values: Vec<serde_json::Value> = receipts
+        .iter()
+        .map(|bytes| heso_core::json::parse_strict(bytes).unwrap_or(serde_json::Value::Null))
+        .collect();
+    let report = verify_chain(&values, mode, pins.as_ref());
+    let result = pyo3::types::PyDict::new(py);
+    result.set_item("kind", report.verdict.name())?;
+    let chain_type = match report.chain_type {
+        ChainType::Action => "action",
+        ChainType::Lifecycle => "lifecycle",
+    };
+    result.set_item("type", chain_type)?;
+    if let ChainVerdict::Valid { length } = report.verdict {
+        result.set_item("length", length)?;
+    }
+    if let ChainVerdict::ContentTamper { reason, .. } = report.verdict {
+        result.set_item("reason", reason.name())?;
+    }
+    if let Some(seq) = report.verdict.seq() {
+        result.set_item("seq", seq)?;
+    }
+    if let Some(detail) = report.verdict.detail() {
+        result.set_item("detail", detail)?;
+    }
+    Ok(result.unbind())
+}
+
 /// The compiled module.
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -122,5 +321,13 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<OperatorKey>()?;
     m.add_function(wrap_pyfunction!(fingerprint, m)?)?;
     m.add_function(wrap_pyfunction!(operator_pinning, m)?)?;
+    m.add_function(wrap_pyfunction!(verify, m)?)?;
+    m.add_function(wrap_pyfunction!(canonicalize, m)?)?;
+    m.add_function(wrap_pyfunction!(blake3_hex, m)?)?;
+    m.add_function(wrap_pyfunction!(action_hash, m)?)?;
+    m.add_function(wrap_pyfunction!(link_hash, m)?)?;
+    m.add_function(wrap_pyfunction!(verify_strict, m)?)?;
+    m.add_function(wrap_pyfunction!(verify_receipt, m)?)?;
+    m.add_function(wrap_pyfunction!(verify_chain, m)?)?;
     Ok(())
 }

@@ -7,7 +7,9 @@
 
 pub mod env;
 pub mod fs;
+pub mod inputs;
 pub mod keyfile;
 pub mod operator_key;
 pub mod passphrase;
 pub mod scaffold;
+pub mod verification;

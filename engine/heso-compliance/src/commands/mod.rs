@@ -1,4 +1,5 @@
 //! One module per command.
 
 pub(crate) mod init;
+pub(crate) mod verify;
 pub(crate) mod version;

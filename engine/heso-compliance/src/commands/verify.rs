@@ -1,0 +1,73 @@
+//! `heso-compliance verify`.
+
+use heso_store::env::EngineEnv;
+use heso_store::verification::{
+    find_project_root, run_verify, VerifyError, VerifyInput, VerifyRequest,
+};
+use serde_json::Value;
+
+use crate::cli::{GlobalArgs, VerifyArgs};
+use crate::output::{
+    envelope, print_json, print_stdout, warning, CommandResult, ErrorCode, Failure,
+};
+
+pub(crate) fn run(global: &GlobalArgs, args: &VerifyArgs) -> CommandResult {
+    let json_command = args.json.then_some("verify");
+    let fail = |code, message: String| Failure {
+        code,
+        message,
+        json_command,
+    };
+    let env = EngineEnv::from_process().map_err(|e| fail(ErrorCode::Config, e.to_string()))?;
+    let cwd = std::env::current_dir().map_err(|e| {
+        fail(
+            ErrorCode::Engine,
+            format!("cannot read the current directory: {e}"),
+        )
+    })?;
+    let request = VerifyRequest {
+        inputs: args
+            .inputs
+            .iter()
+            .cloned()
+            .map(VerifyInput::Named)
+            .collect(),
+        pubkeys: args.pubkeys.clone(),
+        approver_pubkeys: args.approver_pubkeys.clone(),
+        no_pin: args.no_pin,
+        project_root: find_project_root(
+            global.project.as_deref(),
+            env.project_root.as_deref(),
+            &cwd,
+        ),
+    };
+    let outcome = run_verify(&request).map_err(|error| {
+        let code = match error {
+            VerifyError::Input(_) | VerifyError::NotAnInput(_) | VerifyError::NoStore(_) => {
+                ErrorCode::NotFound
+            }
+            VerifyError::NoInputs | VerifyError::BadKey { .. } => ErrorCode::Usage,
+            VerifyError::Project { .. } => ErrorCode::Config,
+        };
+        fail(code, error.to_string())
+    })?;
+    for message in &outcome.warnings {
+        warning(message);
+    }
+    let status = outcome.report.exit_code();
+    if args.json {
+        let result = outcome.report.to_json(args.all);
+        print_json(&envelope(
+            "verify",
+            status,
+            result,
+            &outcome.warnings,
+            Value::Null,
+        ));
+    } else {
+        let mut text = outcome.report.text_lines(args.all).join("\n");
+        text.push('\n');
+        print_stdout(&text);
+    }
+    Ok(status)
+}

@@ -1,0 +1,221 @@
+//! `verify` as both command lines run it: resolve the inputs and the pinning, verify, report.
+//!
+//! The two programs call this one function, so for the same inputs they print the same lines,
+//! the same JSON and exit with the same status.
+
+use std::path::{Path, PathBuf};
+
+use heso_core::identity::PublicKey;
+use heso_core::pinning::project_trust;
+use heso_core::receipt::report::{verify_inputs, PinSource, Pinning, Report};
+
+use crate::inputs::{read_inputs, split_receipts, InputError};
+use crate::scaffold::POLICY_FILE;
+
+/// One thing to verify.
+#[derive(Debug, Clone)]
+pub enum VerifyInput {
+    /// A file, a directory, `-` (standard input) or a receipt hash prefix, as the user typed it.
+    Named(String),
+    /// Receipt bytes handed over in memory (one receipt, a JSON array or JSON Lines).
+    Bytes {
+        /// How to name it in the report.
+        source: String,
+        /// The bytes.
+        bytes: Vec<u8>,
+    },
+}
+
+/// What to verify and against which keys.
+#[derive(Debug, Clone, Default)]
+pub struct VerifyRequest {
+    /// The inputs, in order.
+    pub inputs: Vec<VerifyInput>,
+    /// `--pubkey` values (base64, or `@FILE`).
+    pub pubkeys: Vec<String>,
+    /// `--approver-pubkey` values.
+    pub approver_pubkeys: Vec<String>,
+    /// `--no-pin`.
+    pub no_pin: bool,
+    /// The project root, when one was found.
+    pub project_root: Option<PathBuf>,
+}
+
+/// The outcome, ready to print.
+#[derive(Debug)]
+pub struct VerifyOutcome {
+    /// The report.
+    pub report: Report,
+    /// Warnings to print once.
+    pub warnings: Vec<String>,
+}
+
+/// Why verification could not run (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    /// An input could not be read.
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// An input is neither a path nor a hash.
+    #[error("no such file and not a receipt hash: `{0}`")]
+    NotAnInput(String),
+    /// A hash prefix was given, but there is no store to look it up in.
+    #[error("`{0}` looks like a receipt hash, but receipts are looked up in the project store, which this version of heso does not keep yet; pass receipt files instead")]
+    NoStore(String),
+    /// No inputs and no store.
+    #[error("nothing to verify: pass receipt files, directories or `-`")]
+    NoInputs,
+    /// A `--pubkey` value is not a key.
+    #[error("{flag} `{value}` is not a public key: {reason}")]
+    BadKey {
+        /// The flag.
+        flag: &'static str,
+        /// The value given.
+        value: String,
+        /// Why.
+        reason: String,
+    },
+    /// The project's `heso.toml` cannot be read for its keys.
+    #[error("cannot read the pinned keys from {path}: {reason}; run `heso policy check`")]
+    Project {
+        /// The policy file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Runs verification as the CLIs do.
+pub fn run_verify(request: &VerifyRequest) -> Result<VerifyOutcome, VerifyError> {
+    if request.inputs.is_empty() {
+        return Err(VerifyError::NoInputs);
+    }
+    for input in &request.inputs {
+        if let VerifyInput::Named(name) = input {
+            if name != "-" && !Path::new(name).exists() {
+                if is_hash_prefix(name) {
+                    return Err(VerifyError::NoStore(name.clone()));
+                }
+                return Err(VerifyError::NotAnInput(name.clone()));
+            }
+        }
+    }
+    let (pinning, warnings) = resolve_pinning(request)?;
+    let mut receipts = Vec::new();
+    let mut skipped_files = 0;
+    for input in &request.inputs {
+        match input {
+            VerifyInput::Named(name) => {
+                let read = read_inputs(&[PathBuf::from(name)])?;
+                receipts.extend(read.receipts);
+                skipped_files += read.skipped_files;
+            }
+            VerifyInput::Bytes { source, bytes } => receipts.extend(split_receipts(source, bytes)),
+        }
+    }
+    let report = verify_inputs(&receipts, pinning, skipped_files);
+    Ok(VerifyOutcome { report, warnings })
+}
+
+fn is_hash_prefix(text: &str) -> bool {
+    (6..=64).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Parses `--pubkey` values: base64, or `@FILE` holding one key.
+fn flag_keys(flag: &'static str, values: &[String]) -> Result<Vec<PublicKey>, VerifyError> {
+    values
+        .iter()
+        .map(|value| {
+            let bad = |reason: String| VerifyError::BadKey {
+                flag,
+                value: value.clone(),
+                reason,
+            };
+            let text = match value.strip_prefix('@') {
+                Some(path) => std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?,
+                None => value.clone(),
+            };
+            PublicKey::from_base64(text.trim()).map_err(|e| bad(e.to_string()))
+        })
+        .collect()
+}
+
+/// The pinning table of the CLI contract (cli.md §2.3).
+fn resolve_pinning(request: &VerifyRequest) -> Result<(Pinning, Vec<String>), VerifyError> {
+    if request.no_pin {
+        return Ok((Pinning::Off("--no-pin".to_owned()), Vec::new()));
+    }
+    let operators = flag_keys("--pubkey", &request.pubkeys)?;
+    let approvers = flag_keys("--approver-pubkey", &request.approver_pubkeys)?;
+    let project = match &request.project_root {
+        Some(root) => Some(read_trust(&root.join(POLICY_FILE))?),
+        None => None,
+    };
+    let project_operators = project.as_ref().and_then(|t| t.operators.clone());
+    let project_approvers = project.as_ref().map(|t| t.approvers.clone());
+    let pinning = match (operators.is_empty(), approvers.is_empty()) {
+        (false, _) => {
+            let approvers = match (approvers.is_empty(), project_approvers) {
+                (false, _) => (approvers, PinSource::Flags),
+                (true, Some(keys)) => (keys, PinSource::Project),
+                (true, None) => (Vec::new(), PinSource::None),
+            };
+            Pinning::On {
+                operators: (operators, PinSource::Flags),
+                approvers,
+            }
+        }
+        (true, false) => Pinning::On {
+            operators: match project_operators {
+                Some(keys) => (keys, PinSource::Project),
+                None => (Vec::new(), PinSource::None),
+            },
+            approvers: (approvers, PinSource::Flags),
+        },
+        (true, true) => match (project_operators, project_approvers) {
+            (Some(keys), approvers) => Pinning::On {
+                operators: (keys, PinSource::Project),
+                approvers: (approvers.unwrap_or_default(), PinSource::Project),
+            },
+            (None, Some(_)) => Pinning::Off("heso.toml has no [identity]".to_owned()),
+            (None, None) => {
+                let warning =
+                    "no project and no --pubkey: signatures are checked, but not who made them";
+                return Ok((
+                    Pinning::Off("no project and no --pubkey".to_owned()),
+                    vec![warning.to_owned()],
+                ));
+            }
+        },
+    };
+    Ok((pinning, Vec::new()))
+}
+
+fn read_trust(path: &Path) -> Result<heso_core::pinning::ProjectTrust, VerifyError> {
+    let shown = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| VerifyError::Project {
+        path: shown.clone(),
+        reason: e.to_string(),
+    })?;
+    project_trust(&bytes).map_err(|reason| VerifyError::Project {
+        path: shown,
+        reason,
+    })
+}
+
+/// Finds the project root: an explicit directory, then `HESO_PROJECT_ROOT`, then the nearest
+/// directory from `cwd` upwards holding a regular `heso.toml`.
+pub fn find_project_root(
+    explicit: Option<&Path>,
+    env_root: Option<&Path>,
+    cwd: &Path,
+) -> Option<PathBuf> {
+    if let Some(root) = explicit.or(env_root) {
+        return root.join(POLICY_FILE).is_file().then(|| root.to_path_buf());
+    }
+    let start = std::fs::canonicalize(cwd).unwrap_or_else(|_| cwd.to_path_buf());
+    start
+        .ancestors()
+        .find(|dir| dir.join(POLICY_FILE).is_file())
+        .map(Path::to_path_buf)
+}

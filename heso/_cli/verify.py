@@ -1,0 +1,73 @@
+"""``heso verify``: the same verification, text and JSON as ``heso-compliance verify``."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import click
+
+from heso import _core
+from heso._cli._output import CommandFailed, envelope, print_json, warning
+from heso._config import find_project_root
+from heso._errors import HesoError
+
+__all__ = ["verify_command"]
+
+
+@click.command("verify")
+@click.argument("inputs", nargs=-1)
+@click.option("--pubkey", "pubkeys", multiple=True, metavar="KEY",
+              help="Pin an operator key (base64, or @FILE); repeatable.")
+@click.option("--approver-pubkey", "approver_pubkeys", multiple=True, metavar="KEY",
+              help="Pin an approver key (base64, or @FILE); repeatable.")
+@click.option("--no-pin", is_flag=True, help="Check signatures without pinning who made them.")
+@click.option("--all", "show_all", is_flag=True, help="List every receipt.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
+@click.option("-C", "--project", "project", type=click.Path(path_type=Path), metavar="DIR",
+              help="Use the project in DIR.")
+def verify_command(
+    *,
+    inputs: tuple[str, ...],
+    pubkeys: tuple[str, ...],
+    approver_pubkeys: tuple[str, ...],
+    no_pin: bool,
+    show_all: bool,
+    as_json: bool,
+    project: Path | None,
+) -> int:
+    """Verify receipts offline: files, JSON arrays, JSON Lines, directories or - (stdin)."""
+    if no_pin and (pubkeys or approver_pubkeys):
+        raise CommandFailed("--no-pin cannot be combined with --pubkey or --approver-pubkey")
+    root = _project_root(project)
+    try:
+        output = _core.verify(
+            list(inputs),
+            pubkeys=list(pubkeys),
+            approver_pubkeys=list(approver_pubkeys),
+            no_pin=no_pin,
+            all=show_all,
+            project_root=None if root is None else str(root),
+        )
+    except HesoError as error:
+        if as_json:
+            failure = CommandFailed(str(error), code="not-found")
+            print_json(envelope("verify", 2, None, failure=failure))
+        raise CommandFailed(str(error), code="not-found") from None
+    for message in output["warnings"]:
+        warning(message)
+    status = output["exit_code"]
+    if as_json:
+        print_json(envelope("verify", status, json.loads(output["result"]), output["warnings"]))
+    else:
+        click.echo("\n".join(output["lines"]))
+    return status
+
+
+def _project_root(project: Path | None) -> Path | None:
+    explicit = project or (Path(os.environ["HESO_PROJECT_ROOT"])
+                           if os.environ.get("HESO_PROJECT_ROOT") else None)
+    if explicit is not None:
+        return explicit if (explicit / "heso.toml").is_file() else None
+    return find_project_root(Path.cwd())

@@ -1,0 +1,320 @@
+"""Receipt verification through `heso._core`, `heso.verify` and both CLIs (issue 3)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+import heso
+from heso import _core
+
+if TYPE_CHECKING:
+    from conftest import Cli
+
+GOLDEN_CONTENT: dict[str, Any] = {
+    "action_version": "heso-action/2.0",
+    "captured_at": "2026-05-29T12:00:00Z",
+    "agent_identity": "O2onvM62pC1io6jQKm8Nc2UyFXcd4kOmOsBIoYtZ2ik=",
+    "action": {
+        "verb": "llm_call",
+        "tool_name": "openai.chat.completions",
+        "target_host": "api.openai.com",
+        "workflow": "research-run-7",
+        "account": "acct_acme",
+        "fields": {"prompt": "summarize the filing", "model": "gpt-4o"},
+        "result_hash": "a" * 64,
+    },
+    "policy": {
+        "rule_id": "allow-llm",
+        "rule_display": "allow llm_call to api.openai.com",
+        "matched_conditions": [{"field": "verb", "op": "eq", "value": "llm_call"}],
+        "decision_path": "allow",
+    },
+    "trust_level": "L0",
+}
+CANONICAL = (
+    '{"action":{"account":"acct_acme","fields":{"model":"gpt-4o","prompt":"summarize the filing"},'
+    '"result_hash":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",'
+    '"target_host":"api.openai.com","tool_name":"openai.chat.completions","verb":"llm_call",'
+    '"workflow":"research-run-7"},"action_version":"heso-action/2.0",'
+    '"agent_identity":"O2onvM62pC1io6jQKm8Nc2UyFXcd4kOmOsBIoYtZ2ik=",'
+    '"captured_at":"2026-05-29T12:00:00Z","policy":{"decision_path":"allow",'
+    '"matched_conditions":[{"field":"verb","op":"eq","value":"llm_call"}],'
+    '"rule_display":"allow llm_call to api.openai.com","rule_id":"allow-llm"},"trust_level":"L0"}'
+)
+ZERO_KEY = "O2onvM62pC1io6jQKm8Nc2UyFXcd4kOmOsBIoYtZ2ik="
+APPROVER_KEY = "bnoc3Smwt4/ROvTFWY/v9O8qlxZuPKby5Pv8zYBQW/E="
+
+
+def golden_receipt() -> dict[str, Any]:
+    content = {**GOLDEN_CONTENT, "action_hash": "988baa2e41ab2046d86cd90eb2115afc795ef15855332bd683e3d4d7e248dc8d"}
+    signature = (
+        "ujGbJO2VR2PpaguiG3NegMWAyQLWJlgAVxuKnwaeV8KsMbtT4K/f8lGhLrNI3NSxbIXQnwZGCS1b4BtXnRMQAQ=="
+    )
+    return {
+        "alg": "heso-action/v2+ed25519",
+        "content": content,
+        "signatures": [
+            {"algorithm": "Ed25519", "key_id": "operator", "public_key": ZERO_KEY,
+             "signature": signature}
+        ],
+    }
+
+
+def l1_golden_receipt() -> dict[str, Any]:
+    content: dict[str, Any] = json.loads(json.dumps(GOLDEN_CONTENT))
+    content["policy"]["decision_path"] = "require_approval"
+    content["trust_level"] = "L1"
+    content["approver_decision"] = {
+        "decision": "approved", "approver_identity": APPROVER_KEY,
+        "reason": "amount under desk limit", "decided_at": "2026-05-29T12:05:00Z",
+        "sla_minutes": 30,
+    }
+    content["action_hash"] = "920d1d38f12dd7ce4c64c1ceaede300cdb9786ed18ea1cd7f1661431c6e0bae8"
+    return {
+        "alg": "heso-action/v2+ed25519",
+        "content": content,
+        "signatures": [
+            {"algorithm": "Ed25519", "key_id": "operator", "public_key": ZERO_KEY,
+             "signature": "RSH4mI7TYQDsLY0Gk8uj6M6bRF53KbeuJLrSX9X+Z/PIAxjVaVXcMnBvtoXlf18QasX3UFJ4IhblRRsFmn5SBg=="},
+            {"algorithm": "Ed25519", "key_id": "approver", "public_key": APPROVER_KEY,
+             "signature": "BqLhYlwvHKmJt0AM3/a6NI2he8zZPVrU0zaqoic/8PfmyVS/F7YJWXnyXSQmkfQCURxNi4hk4l/4ehmGj1DvCw=="},
+        ],
+    }
+
+
+def dump(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def test_golden_canonical_bytes_hash_and_signature_through_core() -> None:
+    assert _core.canonicalize(dump(GOLDEN_CONTENT)).decode() == CANONICAL
+    assert _core.action_hash(dump(GOLDEN_CONTENT)) == (
+        "988baa2e41ab2046d86cd90eb2115afc795ef15855332bd683e3d4d7e248dc8d"
+    )
+    assert _core.verify_receipt(dump(golden_receipt())) == {
+        "kind": "Valid", "trust_level": "L0", "time_status": "NoTrustedTime",
+        "operator_fingerprint": "heso:51f1365add907c3dcaead8fae90cfe55",
+    }
+    assert _core.verify_receipt(dump(l1_golden_receipt()))["trust_level"] == "L1"
+    assert _core.link_hash(
+        "sess-golden", 0, "e9eeb5251861fb70b7d694bc296a71c954ff320c21e0290948ad4f90c5738062"
+    ) == "8dfc58fd55076aeeffea330e3c8259e98d7cf8fa09e6e85150358edc2122eda9"
+
+
+def test_tampering_is_a_hash_mismatch_not_a_signature_failure() -> None:
+    receipt = golden_receipt()
+    receipt["content"]["action"]["fields"]["model"] = "gpt-5"
+    assert _core.verify_receipt(dump(receipt))["kind"] == "HashMismatch"
+    receipt = golden_receipt()
+    raw = bytearray(base64.b64decode(receipt["signatures"][0]["signature"]))
+    raw[3] ^= 1
+    receipt["signatures"][0]["signature"] = base64.b64encode(bytes(raw)).decode()
+    assert _core.verify_receipt(dump(receipt))["kind"] == "InvalidSignature"
+
+
+def test_pinning_through_core() -> None:
+    receipt = dump(l1_golden_receipt())
+    pinned = _core.verify_receipt(receipt, pubkeys=[ZERO_KEY], approver_pubkeys=[APPROVER_KEY])
+    assert pinned["kind"] == "Valid"
+    assert _core.verify_receipt(receipt, pubkeys=[ZERO_KEY])["kind"] == "UntrustedSigner"
+
+
+# ---- public vector suites through heso._core ----
+
+
+def test_blake3_official_vectors(vectors_dir: Path) -> None:
+    cases = json.loads((vectors_dir / "blake3" / "test_vectors.json").read_text())["cases"]
+    assert len(cases) == 35
+    for case in cases:
+        data = bytes(i % 251 for i in range(case["input_len"]))
+        assert _core.blake3_hex(data) == case["hash"][:64], case["input_len"]
+
+
+def test_jcs_vectors(vectors_dir: Path) -> None:
+    inputs = sorted((vectors_dir / "jcs" / "input").glob("*.json"))
+    assert len(inputs) == 6
+    for path in inputs:
+        expected = (vectors_dir / "jcs" / "output" / path.name).read_bytes()
+        assert _core.canonicalize(path.read_bytes()) == expected, path.name
+
+
+def test_ed25519_speccheck_accepts_only_case_3(vectors_dir: Path) -> None:
+    cases = json.loads((vectors_dir / "ed25519-speccheck" / "cases.json").read_text())
+    accepted = [
+        index for index, case in enumerate(cases)
+        if _core.verify_strict(bytes.fromhex(case["pub_key"]), bytes.fromhex(case["message"]),
+                               bytes.fromhex(case["signature"]))
+    ]
+    assert accepted == [3]
+
+
+def test_wycheproof_eddsa(vectors_dir: Path) -> None:
+    document = json.loads((vectors_dir / "wycheproof" / "ed25519_test.json").read_text())
+    count = 0
+    for group in document["testGroups"]:
+        key = bytes.fromhex(group["publicKey"]["pk"])
+        for test in group["tests"]:
+            got = _core.verify_strict(key, bytes.fromhex(test["msg"]), bytes.fromhex(test["sig"]))
+            assert got == (test["result"] == "valid"), test["tcId"]
+            count += 1
+    assert count == 151
+
+
+# ---- the heso 0.5.1 corpus ----
+
+
+def receipt_lines(path: Path) -> list[bytes]:
+    data = path.read_bytes()
+    if path.suffix == ".jsonl":
+        return [line for line in data.split(b"\n") if line]
+    return [data]
+
+
+def corpus(vectors_dir: Path) -> tuple[Path, dict[str, Any]]:
+    root = vectors_dir / "heso-0.5.1"
+    return root, json.loads((root / "expected.json").read_text())
+
+
+def test_corpus_receipts_through_core(vectors_dir: Path) -> None:
+    root, expected = corpus(vectors_dir)
+    for name, spec in expected["files"].items():
+        lines = receipt_lines(root / name)
+        for entry in spec["receipts"]:
+            got = _core.verify_receipt(lines[entry["line"] - 1])
+            for checker in ("verify_action_receipt", "verify_lifecycle_receipt"):
+                if checker in entry:
+                    assert got["kind"] == entry[checker]["kind"], (name, entry["line"])
+                    if "trust_level" in entry[checker]:
+                        assert got["trust_level"] == entry[checker]["trust_level"]
+
+
+def test_corpus_chains_through_core(vectors_dir: Path) -> None:
+    root, expected = corpus(vectors_dir)
+    for name, spec in expected["files"].items():
+        lines = receipt_lines(root / name)
+        for chain in spec["chains"]:
+            got = _core.verify_chain(lines)
+            if "raised" in chain["verdict"]:
+                assert (got["kind"], got.get("reason")) == ("ContentTamper", "Malformed"), name
+                continue
+            assert got["kind"] == chain["verdict"]["kind"], (name, got)
+            if "seq" in chain["verdict"]:
+                assert got["seq"] == chain["verdict"]["seq"], name
+
+
+@pytest.mark.parametrize("program", ["heso", "heso-compliance"])
+def test_cli_on_every_corpus_file(cli: Cli, vectors_dir: Path, program: str) -> None:
+    root, expected = corpus(vectors_dir)
+    for name, spec in expected["files"].items():
+        ran = cli.run(program, "verify", "--no-pin", "--json", str(root / name))
+        document = json.loads(ran.stdout)
+        verdicts = [c["verdict"] for c in document["result"]["chains"]]
+        verdicts += [r["verdict"] for r in document["result"]["receipts"]]
+        should_pass = all(c.get("verdict", {}).get("kind") == "Valid" for c in spec["chains"])
+        assert ran.returncode == (0 if should_pass else 1), (name, ran.stdout)
+        assert document["ok"] is should_pass
+        assert verdicts, name
+
+
+def test_both_programs_give_the_same_result(cli: Cli, vectors_dir: Path) -> None:
+    root, _ = corpus(vectors_dir)
+    args = ["verify", "--json", "--all", "--pubkey", f"@{root / 'tool-chain' / 'operator.pub'}",
+            str(root)]
+    ours = json.loads(cli.heso(*args).stdout)
+    theirs = json.loads(cli.engine(*args).stdout)
+    assert ours["result"] == theirs["result"]
+    assert ours["exit_code"] == theirs["exit_code"] == 1
+    assert ours["tool"] == "heso"
+    assert theirs["tool"] == "heso-compliance"
+
+
+def test_text_output_of_a_valid_pinned_chain(cli: Cli, vectors_dir: Path) -> None:
+    root, _ = corpus(vectors_dir)
+    key = root / "tool-chain" / "operator.pub"
+    ran = cli.heso("verify", str(root / "tool-chain" / "session.jsonl"), "--pubkey", f"@{key}")
+    assert ran.returncode == 0, ran.stderr
+    fingerprint = _core.fingerprint(key.read_text().strip())
+    assert ran.stdout.splitlines() == [
+        f"pinned: operator {fingerprint} (--pubkey); no approver keys",
+        "chain tool-chain 8 receipts  Valid",
+        "ok: 8 receipts verified in 1 chain, 0 failed",
+    ]
+
+
+def test_text_output_of_failures(cli: Cli, vectors_dir: Path) -> None:
+    root, _ = corpus(vectors_dir)
+    ran = cli.engine("verify", "--no-pin", str(root / "tampered" / "chain-dropped-line.jsonl"),
+                     str(root / "tampered" / "hash-mismatch.json"))
+    assert ran.returncode == 1
+    lines = ran.stdout.splitlines()
+    assert lines[0] == "not pinned (--no-pin)"
+    assert lines[1].startswith("chain tool-chain 8 receipts  ")
+    assert lines[-1].startswith("fail: 1 of 1 chain failed")
+
+
+def test_single_receipt_line_names_level_and_signer(cli: Cli, vectors_dir: Path) -> None:
+    root, _ = corpus(vectors_dir)
+    ran = cli.heso("verify", "--no-pin", str(root / "l1" / "receipt.json"))
+    assert ran.returncode == 0
+    line = ran.stdout.splitlines()[1]
+    assert line.startswith("receipt ")
+    assert "  Valid (L1)  delete delete_bucket  signed by heso:" in line
+
+
+def test_stdin_and_errors(cli: Cli, vectors_dir: Path, tmp_path: Path) -> None:
+    root, _ = corpus(vectors_dir)
+    piped = cli.engine("verify", "--no-pin", "-", stdin=(root / "demo" / "receipts.jsonl").read_bytes())
+    assert piped.returncode == 0, piped.stderr
+    assert piped.stdout.splitlines()[1].startswith("chain demo 2 receipts  Valid")
+    missing = cli.heso("verify", "nope.json")
+    assert missing.returncode == 2
+    assert missing.stderr_lines == ["heso: error: no such file and not a receipt hash: `nope.json`"]
+    prefix = cli.engine("verify", "7d1c0e")
+    assert prefix.returncode == 2
+    assert len(prefix.stderr_lines) == 1
+    (tmp_path / "empty.jsonl").write_text("")
+    nothing = cli.engine("verify", "--no-pin", str(tmp_path / "empty.jsonl"))
+    assert nothing.returncode == 1
+    assert nothing.stdout.splitlines()[-1].startswith("fail:")
+
+
+def test_no_project_and_no_key_warns(cli: Cli, vectors_dir: Path) -> None:
+    root, _ = corpus(vectors_dir)
+    ran = cli.engine("verify", str(root / "demo" / "receipts.jsonl"))
+    assert ran.returncode == 0
+    assert ran.stderr_lines == [
+        "heso-compliance: warning: no project and no --pubkey: signatures are checked, but not "
+        "who made them"
+    ]
+    assert ran.stdout.splitlines()[0] == "not pinned (no project and no --pubkey)"
+    assert "  signed by heso:" in ran.stdout.splitlines()[1]
+
+
+def test_project_pins_its_identity(cli: Cli, vectors_dir: Path, tmp_path: Path) -> None:
+    root, _ = corpus(vectors_dir)
+    assert cli.heso("init", "p").returncode == 0
+    project = tmp_path / "p"
+    ran = cli.heso("verify", str(root / "demo" / "receipts.jsonl"), cwd=project)
+    assert ran.returncode == 1
+    assert ran.stdout.splitlines()[0].startswith("pinned: operator heso:")
+    assert "UntrustedSigner" in ran.stdout.splitlines()[1]
+    assert "(heso.toml [approvers] is empty)" in ran.stdout.splitlines()[0]
+
+
+def test_python_api(vectors_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    root, _ = corpus(vectors_dir)
+    key = (root / "tool-chain" / "operator.pub").read_text().strip()
+    report = heso.verify(root / "tool-chain" / "session.jsonl", pubkeys=[key])
+    assert report.ok
+    assert report.summary["receipts"] == 8
+    assert heso.verify(golden_receipt(), pin=False).receipts[0]["trust_level"] == "L0"
+    with pytest.raises(heso.VerificationError) as caught:
+        heso.verify(root / "tampered" / "hash-mismatch.json", pin=False)
+    assert caught.value.verdict == "HashMismatch"
+    assert caught.value.report.ok is False
