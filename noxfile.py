@@ -504,8 +504,18 @@ def independent(session: nox.Session) -> None:
     session.install(*pins)
     corpus = _fresh_dir(session, "corpus")
     session.run(
-        "cargo", "run", "--quiet", "--locked", "-p", "heso-store", "--example", "mint_corpus",
-        "--", str(corpus), env=_cargo_env(), external=True,
+        "cargo",
+        "run",
+        "--quiet",
+        "--locked",
+        "-p",
+        "heso-store",
+        "--example",
+        "mint_corpus",
+        "--",
+        str(corpus),
+        env=_cargo_env(),
+        external=True,
     )
     operator = (corpus / "operator.pub").read_text().strip()
     approvers = (corpus / "approvers.pub").read_text().split()
@@ -532,7 +542,13 @@ def fuzz(session: nox.Session) -> None:
     with session.chdir(REPO / "engine" / "fuzz"):
         for target in FUZZ_TARGETS:
             session.run(
-                "cargo", "fuzz", "run", target, "--", f"-max_total_time={seconds}", env=env,
+                "cargo",
+                "fuzz",
+                "run",
+                target,
+                "--",
+                f"-max_total_time={seconds}",
+                env=env,
             )
 
 

@@ -85,9 +85,7 @@ class VerificationError(HesoError):
         detail: Why it failed.
     """
 
-    def __init__(
-        self, message: str, *, report: VerifyReport, verdict: str, detail: str
-    ) -> None:
+    def __init__(self, message: str, *, report: VerifyReport, verdict: str, detail: str) -> None:
         """Create the error from the report and its first failure."""
         super().__init__(message)
         self.report = report

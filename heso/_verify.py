@@ -79,7 +79,9 @@ def verify(
         verdict, detail = _first_failure(report)
         raise VerificationError(
             f"verification failed: {verdict}" + (f" ({detail})" if detail else ""),
-            report=report, verdict=verdict, detail=detail,
+            report=report,
+            verdict=verdict,
+            detail=detail,
         )
     return report
 

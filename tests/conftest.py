@@ -83,14 +83,17 @@ class Cli:
             timeout=120,
             check=False,
         )
-        decode = lambda data: data.decode("utf-8", errors="replace")  # noqa: E731
-        return Ran(completed.returncode, decode(completed.stdout), decode(completed.stderr))
+        return Ran(completed.returncode, _decode(completed.stdout), _decode(completed.stderr))
 
     def heso(self, *args: str, **kwargs: Any) -> Ran:
         return self.run("heso", *args, **kwargs)
 
     def engine(self, *args: str, **kwargs: Any) -> Ran:
         return self.run("heso-compliance", *args, **kwargs)
+
+
+def _decode(data: bytes) -> str:
+    return data.decode("utf-8", errors="replace")
 
 
 @pytest.fixture

@@ -18,15 +18,31 @@ __all__ = ["verify_command"]
 
 @click.command("verify")
 @click.argument("inputs", nargs=-1)
-@click.option("--pubkey", "pubkeys", multiple=True, metavar="KEY",
-              help="Pin an operator key (base64, or @FILE); repeatable.")
-@click.option("--approver-pubkey", "approver_pubkeys", multiple=True, metavar="KEY",
-              help="Pin an approver key (base64, or @FILE); repeatable.")
+@click.option(
+    "--pubkey",
+    "pubkeys",
+    multiple=True,
+    metavar="KEY",
+    help="Pin an operator key (base64, or @FILE); repeatable.",
+)
+@click.option(
+    "--approver-pubkey",
+    "approver_pubkeys",
+    multiple=True,
+    metavar="KEY",
+    help="Pin an approver key (base64, or @FILE); repeatable.",
+)
 @click.option("--no-pin", is_flag=True, help="Check signatures without pinning who made them.")
 @click.option("--all", "show_all", is_flag=True, help="List every receipt.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
-@click.option("-C", "--project", "project", type=click.Path(path_type=Path), metavar="DIR",
-              help="Use the project in DIR.")
+@click.option(
+    "-C",
+    "--project",
+    "project",
+    type=click.Path(path_type=Path),
+    metavar="DIR",
+    help="Use the project in DIR.",
+)
 def verify_command(
     *,
     inputs: tuple[str, ...],
@@ -66,8 +82,9 @@ def verify_command(
 
 
 def _project_root(project: Path | None) -> Path | None:
-    explicit = project or (Path(os.environ["HESO_PROJECT_ROOT"])
-                           if os.environ.get("HESO_PROJECT_ROOT") else None)
+    explicit = project or (
+        Path(os.environ["HESO_PROJECT_ROOT"]) if os.environ.get("HESO_PROJECT_ROOT") else None
+    )
     if explicit is not None:
         return explicit if (explicit / "heso.toml").is_file() else None
     return find_project_root(Path.cwd())
