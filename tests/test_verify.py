@@ -357,3 +357,16 @@ def test_python_api(vectors_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path
         heso.verify(root / "tampered" / "hash-mismatch.json", pin=False)
     assert caught.value.verdict == "HashMismatch"
     assert caught.value.report.ok is False
+
+
+@pytest.mark.parametrize("program", ["heso", "heso-compliance"])
+def test_colour_only_when_asked_or_on_a_terminal(cli: Cli, vectors_dir: Path, program: str) -> None:
+    root, _ = corpus(vectors_dir)
+    path = str(root / "demo" / "receipts.jsonl")
+    piped = cli.run(program, "verify", "--no-pin", path)
+    assert "\x1b[" not in piped.stdout
+    no_color = cli.run(program, "verify", "--no-pin", path, env={"NO_COLOR": "1"})
+    assert "\x1b[" not in no_color.stdout
+    forced = cli.run(program, "verify", "--no-pin", "--color", "always", path)
+    assert "\x1b[32mValid\x1b[0m" in forced.stdout
+    assert forced.stdout.replace("\x1b[32m", "").replace("\x1b[0m", "") == piped.stdout

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
 import click
@@ -36,6 +37,13 @@ __all__ = ["verify_command"]
 @click.option("--all", "show_all", is_flag=True, help="List every receipt.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 @click.option(
+    "--color",
+    "color",
+    type=click.Choice(["auto", "always", "never"]),
+    default="auto",
+    help="When to colour verdicts.",
+)
+@click.option(
     "-C",
     "--project",
     "project",
@@ -51,12 +59,14 @@ def verify_command(
     no_pin: bool,
     show_all: bool,
     as_json: bool,
+    color: str,
     project: Path | None,
 ) -> int:
     """Verify receipts offline: files, JSON arrays, JSON Lines, directories or - (stdin)."""
     if no_pin and (pubkeys or approver_pubkeys):
         raise CommandFailed("--no-pin cannot be combined with --pubkey or --approver-pubkey")
     root = _project_root(project)
+    use_color = _use_color(color)
     try:
         output = _core.verify(
             list(inputs),
@@ -65,6 +75,7 @@ def verify_command(
             no_pin=no_pin,
             all=show_all,
             project_root=None if root is None else str(root),
+            color=use_color,
         )
     except HesoError as error:
         if as_json:
@@ -77,8 +88,18 @@ def verify_command(
     if as_json:
         print_json(envelope("verify", status, json.loads(output["result"]), output["warnings"]))
     else:
-        click.echo("\n".join(output["lines"]))
+        # click strips ANSI codes on non-terminals unless told the colour is wanted.
+        click.echo("\n".join(output["lines"]), color=use_color)
     return status
+
+
+def _use_color(choice: str) -> bool:
+    """Colour on a terminal unless NO_COLOR is set or TERM is dumb; `always`/`never` force it."""
+    if choice != "auto":
+        return choice == "always"
+    return (
+        sys.stdout.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+    )
 
 
 def _project_root(project: Path | None) -> Path | None:

@@ -27,6 +27,32 @@ pub(crate) struct GlobalArgs {
     /// Suppress status lines (errors are still printed).
     #[arg(short, long, global = true)]
     pub(crate) quiet: bool,
+    /// When to colour verdicts: auto (a terminal, `NO_COLOR` unset, `TERM` not dumb), always, never.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true, value_name = "WHEN")]
+    pub(crate) color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    /// Whether stdout gets colour.
+    pub(crate) fn enabled(self) -> bool {
+        use std::io::IsTerminal as _;
+        match self {
+            Self::Always => true,
+            Self::Never => false,
+            Self::Auto => {
+                let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+                let dumb = std::env::var_os("TERM").is_some_and(|v| v == "dumb");
+                std::io::stdout().is_terminal() && !no_color && !dumb
+            }
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -657,3 +657,190 @@ fn lifecycle_link_in_an_action_chain() {
     let verdict = verify_chain(&chain, ChainMode::Action, None).verdict;
     assert_eq!(verdict, ChainVerdict::WrongChainKind { seq: 0 });
 }
+
+// ---- redaction reveals and result binding ----
+
+#[test]
+fn reveal_round_trip_and_tampered_reveals() {
+    use heso_core::receipt::redaction::{
+        redact, reveal_document, verify_reveal, RedactMode, RevealError,
+    };
+    let mut content = content("tool_call");
+    let mut fields = content["action"]["fields"].as_object().unwrap().clone();
+    let paths = ["card.number".to_owned(), "amount".to_owned()];
+    let (record, reveals) = redact(
+        &mut fields,
+        &paths,
+        RedactMode::CommitAndReveal,
+        &mut || [7; 32],
+    );
+    content["action"]["fields"] = Value::Object(fields);
+    content.insert("redaction".into(), record.unwrap());
+    let receipt = mint(content);
+    assert_eq!(verdict(&receipt), Verdict::Valid);
+    let hash = receipt["content"]["action_hash"].as_str().unwrap();
+    let document = reveal_document(hash, &reveals);
+    let revealed = verify_reveal(&receipt, &document, None).unwrap();
+    assert_eq!(
+        revealed,
+        vec![
+            ("card.number".to_owned(), json!("4242")),
+            ("amount".to_owned(), json!(5000))
+        ]
+    );
+
+    let mut wrong_value = document.clone();
+    wrong_value["reveals"][0]["value_json"] = "\"4243\"".into();
+    assert_eq!(
+        verify_reveal(&receipt, &wrong_value, None),
+        Err(RevealError::Mismatch("card.number".into()))
+    );
+    // The exact bytes count: the same value spelled differently does not match.
+    let mut respelled = document.clone();
+    respelled["reveals"][1]["value_json"] = "5000.0".into();
+    assert_eq!(
+        verify_reveal(&receipt, &respelled, None),
+        Err(RevealError::Mismatch("amount".into()))
+    );
+    let mut wrong_salt = document.clone();
+    wrong_salt["reveals"][0]["salt_hex"] = "08".repeat(32).into();
+    assert_eq!(
+        verify_reveal(&receipt, &wrong_salt, None),
+        Err(RevealError::Mismatch("card.number".into()))
+    );
+    let mut short_salt = document.clone();
+    short_salt["reveals"][0]["salt_hex"] = "07".into();
+    assert_eq!(
+        verify_reveal(&receipt, &short_salt, None),
+        Err(RevealError::BadSalt("card.number".into()))
+    );
+    let mut other = document.clone();
+    other["action_hash"] = "00".repeat(32).into();
+    assert!(matches!(
+        verify_reveal(&receipt, &other, None),
+        Err(RevealError::OtherReceipt { .. })
+    ));
+    let mut tampered = receipt.clone();
+    tampered["content"]["action"]["tool_name"] = "x".into();
+    assert!(matches!(
+        verify_reveal(&tampered, &document, None),
+        Err(RevealError::Receipt(_))
+    ));
+}
+
+#[test]
+fn result_binding() {
+    use heso_core::receipt::hashing::result_hash;
+    let mut result_receipt = content("tool_call");
+    result_receipt["action"]["result_hash"] = result_hash(&json!({"rows": 3})).unwrap().into();
+    let receipt = mint(result_receipt);
+    assert_eq!(verdict(&receipt), Verdict::Valid);
+    assert_eq!(
+        receipt["content"]["action"]["result_hash"],
+        heso_core::crypto::blake3_hex(br#"{"rows":3}"#)
+    );
+}
+
+// ---- rotation-aware verification ----
+
+#[test]
+fn key_rotation_hands_the_producer_role_to_the_incoming_key() {
+    use heso_core::receipt::chain::{verify_chain_with_roots, RotationRoots};
+    let old = operator();
+    let new = identity(50);
+    // suspended (old key) → key_rotation old→new (signed by old) → approved → completed (new key)
+    let mut receipts: Vec<Value> = Vec::new();
+    let mut prev: Option<String> = None;
+    let steps = ["suspended", "key_rotation", "approved", "completed"];
+    for (seq, kind) in steps.iter().enumerate() {
+        let seq = seq as u64;
+        let mut link = link(
+            if *kind == "key_rotation" {
+                "suspended"
+            } else {
+                kind
+            },
+            seq,
+            prev.as_deref(),
+            "rot",
+        );
+        link.insert("kind".into(), (*kind).into());
+        let signer_identity = if seq >= 2 { &new } else { &old };
+        link.insert(
+            "agent_identity".into(),
+            signer_identity.public_key().to_base64().into(),
+        );
+        let receipt = match *kind {
+            "approved" => mint_decision_link(link, &Signer::new(&approver()).unwrap()).unwrap(),
+            "key_rotation" => {
+                link.insert(
+                    "key_rotation".into(),
+                    json!({"role": "producer", "outgoing_public_key": old.public_key().to_base64(),
+                           "incoming_public_key": new.public_key().to_base64()}),
+                );
+                let (sealed, canonical) = seal_content(link).unwrap();
+                let signer = Signer::new(&old).unwrap();
+                envelope(
+                    sealed,
+                    vec![signer.entry("operator", domain::ACTION, &canonical)],
+                )
+            }
+            _ => mint_operator_receipt(link, &Signer::new(signer_identity).unwrap()).unwrap(),
+        };
+        prev = Some(link_hash(
+            "rot",
+            seq,
+            receipt["content"]["action_hash"].as_str().unwrap(),
+        ));
+        receipts.push(receipt);
+    }
+    for receipt in &receipts {
+        assert_eq!(
+            verdict(receipt),
+            Verdict::Valid,
+            "{}",
+            receipt["content"]["kind"]
+        );
+    }
+    let roots = RotationRoots {
+        producer: old.public_key(),
+        decision: Some(approver().public_key()),
+    };
+    let report = verify_chain_with_roots(&receipts, ChainMode::Session, None, Some(&roots));
+    assert_eq!(report.verdict, ChainVerdict::Valid { length: 4 });
+    // A decision link with no trusted decision key fails closed.
+    let no_decision = RotationRoots {
+        producer: old.public_key(),
+        decision: None,
+    };
+    let verdict =
+        verify_chain_with_roots(&receipts, ChainMode::Session, None, Some(&no_decision)).verdict;
+    assert!(
+        matches!(
+            verdict,
+            ChainVerdict::KeyNotValidAtPosition {
+                seq: 2,
+                role: Role::Approver,
+                ..
+            }
+        ),
+        "{verdict:?}"
+    );
+    let wrong_root = RotationRoots {
+        producer: new.public_key(),
+        decision: Some(approver().public_key()),
+    };
+    let verdict =
+        verify_chain_with_roots(&receipts, ChainMode::Session, None, Some(&wrong_root)).verdict;
+    assert!(
+        matches!(
+            verdict,
+            ChainVerdict::KeyNotValidAtPosition {
+                seq: 0,
+                role: Role::Operator,
+                ..
+            }
+        ),
+        "{verdict:?}"
+    );
+}

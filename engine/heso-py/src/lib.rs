@@ -125,7 +125,11 @@ enum VerifyItem {
 /// Verifies receipts exactly as `heso-compliance verify` does. Returns a dict with `exit_code`,
 /// `lines` (the text report), `result` (the JSON result, as text) and `warnings`.
 #[pyfunction]
-#[pyo3(signature = (inputs, *, pubkeys, approver_pubkeys, no_pin, all, project_root))]
+#[pyo3(signature = (inputs, *, pubkeys, approver_pubkeys, no_pin, all, project_root, color = false))]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the keyword-only Python signature mirrors the flags of `heso verify`"
+)]
 fn verify(
     py: Python<'_>,
     inputs: Vec<VerifyItem>,
@@ -134,6 +138,7 @@ fn verify(
     no_pin: bool,
     all: bool,
     project_root: Option<PathBuf>,
+    color: bool,
 ) -> PyResult<Py<pyo3::types::PyDict>> {
     use heso_store::verification::{run_verify, VerifyInput, VerifyRequest};
     let inputs = inputs
@@ -160,7 +165,14 @@ fn verify(
     let report = &outcome.report;
     let result = pyo3::types::PyDict::new(py);
     result.set_item("exit_code", report.exit_code())?;
-    result.set_item("lines", report.text_lines(all))?;
+    let mut lines = report.text_lines(all);
+    if color {
+        lines = lines
+            .iter()
+            .map(|line| heso_core::receipt::report::colorize(line))
+            .collect();
+    }
+    result.set_item("lines", lines)?;
     result.set_item("result", report.to_json(all).to_string())?;
     result.set_item("warnings", outcome.warnings.clone())?;
     Ok(result.unbind())

@@ -1,5 +1,6 @@
 //! `heso-compliance verify`.
 
+use heso_core::receipt::report::colorize;
 use heso_store::env::EngineEnv;
 use heso_store::verification::{
     find_project_root, run_verify, VerifyError, VerifyInput, VerifyRequest,
@@ -65,7 +66,11 @@ pub(crate) fn run(global: &GlobalArgs, args: &VerifyArgs) -> CommandResult {
             Value::Null,
         ));
     } else {
-        let mut text = outcome.report.text_lines(args.all).join("\n");
+        let mut lines = outcome.report.text_lines(args.all);
+        if global.color.enabled() {
+            lines = lines.iter().map(|line| colorize(line)).collect();
+        }
+        let mut text = lines.join("\n");
         text.push('\n');
         print_stdout(&text);
     }

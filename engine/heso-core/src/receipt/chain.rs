@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
+use crate::identity::PublicKey;
 use crate::receipt::hashing::{grouping_key, link_hash};
 use crate::receipt::verify::{verify_receipt, Pins, Role, Verdict, Verification};
 
@@ -66,6 +67,15 @@ pub enum ChainVerdict {
         /// The second terminal kind.
         second: String,
     },
+    /// A link's signer is not the key valid for its role at its position (rotation-aware mode).
+    KeyNotValidAtPosition {
+        /// The link's `seq`.
+        seq: u64,
+        /// The role.
+        role: Role,
+        /// Which key was expected.
+        detail: String,
+    },
     /// A signer is not among the pinned keys.
     UntrustedSigner {
         /// The receipt's `seq`.
@@ -89,6 +99,7 @@ impl ChainVerdict {
             Self::RoleViolation { .. } => "RoleViolation",
             Self::IllegalTransition { .. } => "IllegalTransition",
             Self::DoubleTerminal { .. } => "DoubleTerminal",
+            Self::KeyNotValidAtPosition { .. } => "KeyNotValidAtPosition",
             Self::UntrustedSigner { .. } => "UntrustedSigner",
         }
     }
@@ -103,6 +114,7 @@ impl ChainVerdict {
             | Self::RoleViolation { seq, .. }
             | Self::IllegalTransition { seq, .. }
             | Self::DoubleTerminal { seq, .. }
+            | Self::KeyNotValidAtPosition { seq, .. }
             | Self::UntrustedSigner { seq, .. } => Some(*seq),
         }
     }
@@ -116,6 +128,7 @@ impl ChainVerdict {
             Self::LinkBroken { detail, .. }
             | Self::RoleViolation { detail, .. }
             | Self::IllegalTransition { detail, .. }
+            | Self::KeyNotValidAtPosition { detail, .. }
             | Self::UntrustedSigner { detail, .. } => Some(detail.clone()),
             Self::WrongChainKind { .. } => Some("a lifecycle link in an action session".to_owned()),
             Self::DoubleTerminal { first, second, .. } => {
@@ -172,8 +185,29 @@ fn kind_of(receipt: &Value) -> Option<&str> {
     content_str(receipt, "kind")
 }
 
+/// The keys a lifecycle session starts from, for rotation-aware verification: the producer key
+/// and, when decisions are expected, the decision key (trust on first use).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RotationRoots {
+    /// The producer (operator) key at `seq` 0.
+    pub producer: PublicKey,
+    /// The decision key at `seq` 0, if any.
+    pub decision: Option<PublicKey>,
+}
+
 /// Verifies the receipts of one session, in the given order.
 pub fn verify_chain(receipts: &[Value], mode: ChainMode, pins: Option<&Pins>) -> ChainReport {
+    verify_chain_with_roots(receipts, mode, pins, None)
+}
+
+/// As [`verify_chain`], and, when `roots` are given, checks that every link is signed by the key
+/// valid for its role at its position, following `key_rotation` links (receipts.md §10.3).
+pub fn verify_chain_with_roots(
+    receipts: &[Value],
+    mode: ChainMode,
+    pins: Option<&Pins>,
+    roots: Option<&RotationRoots>,
+) -> ChainReport {
     let lifecycle = match mode {
         ChainMode::Action => false,
         ChainMode::Session => true,
@@ -186,7 +220,7 @@ pub fn verify_chain(receipts: &[Value], mode: ChainMode, pins: Option<&Pins>) ->
     };
     let verifications: Vec<Verification> =
         receipts.iter().map(|r| verify_receipt(r, None)).collect();
-    let verdict = chain_verdict(receipts, &verifications, lifecycle, pins);
+    let verdict = chain_verdict(receipts, &verifications, lifecycle, pins, roots);
     ChainReport {
         verdict,
         chain_type,
@@ -199,6 +233,7 @@ fn chain_verdict(
     verifications: &[Verification],
     lifecycle: bool,
     pins: Option<&Pins>,
+    roots: Option<&RotationRoots>,
 ) -> ChainVerdict {
     if receipts.is_empty() {
         return ChainVerdict::Empty;
@@ -237,6 +272,11 @@ fn chain_verdict(
     if lifecycle {
         if let Some(illegal) = check_transitions(receipts) {
             return illegal;
+        }
+    }
+    if let Some(roots) = roots {
+        if let Some(wrong) = check_rotation(receipts, verifications, roots) {
+            return wrong;
         }
     }
     if let Some(pins) = pins {
@@ -363,6 +403,84 @@ fn check_transitions(receipts: &[Value]) -> Option<ChainVerdict> {
             }
         };
         states.insert(key, next);
+    }
+    None
+}
+
+/// Rotation-aware signer check: each link's signer must be the key valid for its role at its
+/// `seq`; a `key_rotation` link, signed by the outgoing key it names, hands the role to the
+/// incoming key from the next link on.
+fn check_rotation(
+    receipts: &[Value],
+    verifications: &[Verification],
+    roots: &RotationRoots,
+) -> Option<ChainVerdict> {
+    let mut producer = roots.producer;
+    let mut decision = roots.decision;
+    for (receipt, verification) in receipts.iter().zip(verifications) {
+        let seq = seq_of(receipt);
+        for (role, key) in &verification.signers {
+            let current = match role {
+                Role::Operator => Some(producer),
+                Role::Approver => decision,
+            };
+            if current != Some(*key) {
+                let detail = match current {
+                    Some(valid) => format!(
+                        "{} signed by {}, but {} is the valid key at seq {seq}",
+                        role.name(),
+                        key.fingerprint(),
+                        valid.fingerprint()
+                    ),
+                    None => format!(
+                        "a {} signed at seq {seq}, and no decision key is trusted",
+                        role.name()
+                    ),
+                };
+                return Some(ChainVerdict::KeyNotValidAtPosition {
+                    seq,
+                    role: *role,
+                    detail,
+                });
+            }
+        }
+        if kind_of(receipt) == Some("key_rotation") {
+            let rotation = receipt.get("content")?.get("key_rotation")?;
+            let key = |name: &str| {
+                rotation
+                    .get(name)?
+                    .as_str()
+                    .and_then(|t| PublicKey::from_base64(t).ok())
+            };
+            let (outgoing, incoming) = (key("outgoing_public_key"), key("incoming_public_key"));
+            let role_is_decision = rotation.get("role").and_then(Value::as_str) == Some("decision");
+            let holder = if role_is_decision {
+                decision
+            } else {
+                Some(producer)
+            };
+            let role = if role_is_decision {
+                Role::Approver
+            } else {
+                Role::Operator
+            };
+            let (Some(outgoing), Some(incoming)) = (outgoing, incoming) else {
+                let detail = "key_rotation names keys that do not decode".to_owned();
+                return Some(ChainVerdict::KeyNotValidAtPosition { seq, role, detail });
+            };
+            if holder != Some(outgoing) {
+                let detail = format!(
+                    "key_rotation retires {}, which is not the valid key",
+                    outgoing.fingerprint()
+                );
+                return Some(ChainVerdict::KeyNotValidAtPosition { seq, role, detail });
+            }
+            if role_is_decision {
+                decision = Some(incoming);
+            } else {
+                producer = incoming;
+            }
+        }
     }
     None
 }

@@ -50,6 +50,14 @@ pub fn link_hash(session_id: &str, seq: u64, action_hash: &str) -> String {
     blake3_hex(&input)
 }
 
+/// The result binding of a result receipt: lowercase hex BLAKE3 of the RFC 8785 bytes of the
+/// result as a JSON value (a string result `"abc"` hashes the 5 bytes with its quotes). Refuses
+/// values canonical JSON cannot carry exactly rather than inventing a hash.
+pub fn result_hash(result: &Value) -> Result<String, crate::json::SignableError> {
+    crate::json::check_signable(result)?;
+    Ok(blake3_hex(&canonicalize(result)))
+}
+
 /// The members of `action` that identify one durable action across its lifecycle links.
 const GROUPING_MEMBERS: [&str; 8] = [
     "verb",
@@ -101,6 +109,15 @@ mod tests {
             ),
             "e2657a48a42d6e74902f3b0c4c26a6a5cf5ea7b37162cb74064b5011dbdc8861"
         );
+    }
+
+    #[test]
+    fn result_hash_covers_the_quotes_of_a_string() {
+        assert_eq!(
+            result_hash(&Value::String("abc".into())).unwrap(),
+            blake3_hex(br#""abc""#)
+        );
+        assert!(result_hash(&serde_json::json!({"n": 9_007_199_254_740_993_u64})).is_err());
     }
 
     #[test]

@@ -170,6 +170,147 @@ fn resolve<'a>(fields: &'a Map<String, Value>, path: &str) -> Option<&'a Value> 
     Some(slot)
 }
 
+/// Why a reveal is rejected. The receipt's own verdict is unaffected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RevealError {
+    /// The receipt itself does not verify.
+    #[error("the receipt does not verify: {0}")]
+    Receipt(String),
+    /// The document names another receipt.
+    #[error("the reveal document is for receipt {document}, not {receipt}")]
+    OtherReceipt {
+        /// The document's `action_hash`.
+        document: String,
+        /// The receipt's.
+        receipt: String,
+    },
+    /// The document is not shaped as a reveal document.
+    #[error("not a reveal document: {0}")]
+    Shape(String),
+    /// The receipt has no commit-and-reveal marker for the path.
+    #[error("the receipt has no commit-and-reveal marker for `{0}`")]
+    NoMarker(String),
+    /// The salt is not 32 bytes of hex.
+    #[error("the salt for `{0}` is not 64 hex characters")]
+    BadSalt(String),
+    /// `value_json` is not JSON.
+    #[error("the revealed value of `{0}` is not JSON")]
+    BadValue(String),
+    /// The commitment does not match.
+    #[error("the revealed value of `{0}` does not match its commitment")]
+    Mismatch(String),
+}
+
+/// A reveal document for an auditor: `{"action_hash", "reveals": [{field_path, salt_hex,
+/// value_json}]}`.
+pub fn reveal_document(action_hash: &str, reveals: &[Reveal]) -> Value {
+    let reveals: Vec<Value> = reveals
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "field_path": r.field_path,
+                "salt_hex": crate::hex::encode(&r.salt),
+                "value_json": r.value_json,
+            })
+        })
+        .collect();
+    serde_json::json!({ "action_hash": action_hash, "reveals": reveals })
+}
+
+/// Verifies a reveal document against a receipt (which must itself verify `Valid`, under `pins`
+/// when given) and returns the revealed values by path. The commitment is recomputed from the
+/// exact bytes of `value_json` as given, never from a re-serialisation.
+pub fn verify_reveal(
+    receipt: &Value,
+    document: &Value,
+    pins: Option<&crate::receipt::verify::Pins>,
+) -> Result<Vec<(String, Value)>, RevealError> {
+    use crate::receipt::verify::{verify_receipt, Verdict};
+    let verification = verify_receipt(receipt, pins);
+    if verification.verdict != Verdict::Valid {
+        let detail = verification.detail.unwrap_or_default();
+        return Err(RevealError::Receipt(format!(
+            "{}: {detail}",
+            verification.verdict
+        )));
+    }
+    let content = receipt
+        .get("content")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let own_hash = content
+        .get("action_hash")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let shape = |what: &str| RevealError::Shape(what.to_owned());
+    let claimed = document
+        .get("action_hash")
+        .and_then(Value::as_str)
+        .ok_or_else(|| shape("no `action_hash`"))?;
+    if claimed != own_hash {
+        return Err(RevealError::OtherReceipt {
+            document: claimed.to_owned(),
+            receipt: own_hash.to_owned(),
+        });
+    }
+    let record = content.get("redaction");
+    let commit =
+        record.and_then(|r| r.get("mode")).and_then(Value::as_str) == Some("commit_and_reveal");
+    let markers = record
+        .and_then(|r| r.get("markers"))
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let reveals = document
+        .get("reveals")
+        .and_then(Value::as_array)
+        .ok_or_else(|| shape("no `reveals` array"))?;
+    let mut revealed = Vec::new();
+    for reveal in reveals {
+        let text = |name: &str| {
+            reveal
+                .get(name)
+                .and_then(Value::as_str)
+                .ok_or_else(|| shape(&format!("a reveal without `{name}`")))
+        };
+        let (path, salt_hex, value_json) =
+            (text("field_path")?, text("salt_hex")?, text("value_json")?);
+        let marker = markers
+            .iter()
+            .find(|m| m.get("field_path").and_then(Value::as_str) == Some(path))
+            .filter(|_| commit)
+            .ok_or_else(|| RevealError::NoMarker(path.to_owned()))?;
+        let salt: [u8; 32] = decode_hex(salt_hex)
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| RevealError::BadSalt(path.to_owned()))?;
+        let value = crate::json::parse_strict(value_json.as_bytes())
+            .map_err(|_| RevealError::BadValue(path.to_owned()))?;
+        let expected = marker
+            .get("commitment")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if commitment(&salt, path, value_json.as_bytes()) != expected {
+            return Err(RevealError::Mismatch(path.to_owned()));
+        }
+        revealed.push((path.to_owned(), value));
+    }
+    Ok(revealed)
+}
+
+fn decode_hex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| {
+            text.get(i..i + 2)
+                .and_then(|pair| u8::from_str_radix(pair, 16).ok())
+        })
+        .collect()
+}
+
 /// Gate G5: the redaction record, if any, is well-formed and matches the redacted values.
 pub(crate) fn check_redaction(content: &Map<String, Value>) -> Result<(), String> {
     let Some(record) = content.get("redaction") else {

@@ -525,3 +525,98 @@ pub fn group(count: usize) -> String {
     }
     out
 }
+
+/// Failing verdict names, coloured red in text output.
+const FAILURE_WORDS: [&str; 22] = [
+    "Malformed",
+    "WrongAlgorithm",
+    "Unsupported",
+    "HashMismatch",
+    "InvalidSignature",
+    "SelfApproval",
+    "ThresholdNotMet",
+    "MalformedRedaction",
+    "TrustLevelMismatch",
+    "TimeAnchorUnverifiable",
+    "AnchorRequired",
+    "MandateRejected",
+    "IdentityMismatch",
+    "UntrustedSigner",
+    "RoleViolation",
+    "Empty",
+    "ContentTamper",
+    "LinkBroken",
+    "WrongChainKind",
+    "IllegalTransition",
+    "DoubleTerminal",
+    "KeyNotValidAtPosition",
+];
+
+/// A report line with its verdict words in colour (ANSI): `Valid` and `ok:` green, failures
+/// red. The text is complete without colour; colour only repeats it.
+pub fn colorize(line: &str) -> String {
+    let paint = |word: &str, code: &str| format!("\u{1b}[{code}m{word}\u{1b}[0m");
+    if let Some(rest) = line.strip_prefix("ok:") {
+        return format!("{}{rest}", paint("ok:", "32"));
+    }
+    if let Some(rest) = line.strip_prefix("fail:") {
+        return format!("{}{rest}", paint("fail:", "31"));
+    }
+    for (word, code) in std::iter::once(("Valid", "32")).chain(FAILURE_WORDS.map(|w| (w, "31"))) {
+        let needle = format!("  {word}");
+        let Some(at) = line.find(&needle) else {
+            continue;
+        };
+        let end = at + needle.len();
+        let after = line.get(end..).unwrap_or_default();
+        if after.is_empty() || after.starts_with([' ', '(', ':']) {
+            let before = line.get(..at + 2).unwrap_or_default();
+            return format!("{before}{}{after}", paint(word, code));
+        }
+    }
+    line.to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colour_repeats_the_verdict_words_only() {
+        let green = "\u{1b}[32m";
+        let red = "\u{1b}[31m";
+        let reset = "\u{1b}[0m";
+        assert_eq!(
+            colorize("chain demo  10 receipts  Valid"),
+            format!("chain demo  10 receipts  {green}Valid{reset}")
+        );
+        assert_eq!(
+            colorize("receipt 0b77e1c94f20…  UntrustedSigner  payment x"),
+            format!("receipt 0b77e1c94f20…  {red}UntrustedSigner{reset}  payment x")
+        );
+        assert_eq!(
+            colorize("ok: 1 receipt verified"),
+            format!("{green}ok:{reset} 1 receipt verified")
+        );
+        assert_eq!(
+            colorize("fail: 1 of 1"),
+            format!("{red}fail:{reset} 1 of 1")
+        );
+        assert_eq!(
+            colorize("pinned: operator heso:x"),
+            "pinned: operator heso:x"
+        );
+        assert_eq!(
+            colorize("receipt x  Valid (L1)  a b"),
+            format!("receipt x  {green}Valid{reset} (L1)  a b")
+        );
+    }
+
+    #[test]
+    fn counts_are_grouped() {
+        assert_eq!(group(0), "0");
+        assert_eq!(group(999), "999");
+        assert_eq!(group(1_204), "1,204");
+        assert_eq!(group(1_234_567), "1,234,567");
+    }
+}
