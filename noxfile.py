@@ -552,12 +552,91 @@ def fuzz(session: nox.Session) -> None:
             )
 
 
+# --- bench -----------------------------------------------------------------------------------
+
+BENCH = TESTS / "bench"
+BENCH_RESULTS = REPO / "bench-results"
+# Whole-log verification is timed on the first N receipts of one long chain, for each N.
+BENCH_CHAIN_LENGTHS = (10_000, 100_000)
+
+
+def _git_dirty() -> bool:
+    """Whether the work tree differs from HEAD, so results are not credited to HEAD alone."""
+    try:
+        # --no-optional-locks: a status must not rewrite the index of a checkout in use.
+        result = subprocess.run(
+            ["git", "--no-optional-locks", "status", "--porcelain"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except OSError:
+        return False
+    return result.returncode == 0 and bool(result.stdout.strip())
+
+
+@nox.session(python=DEFAULT_PYTHON, requires=["build"], default=False)
+def bench(session: nox.Session) -> None:
+    """Time verification against its targets; write bench-results/<UTC date>.json and .md.
+
+    `nox -s bench -- --fast` passes pyperf's --fast on for rougher, quicker numbers. Targets are
+    reported as pass or miss; no number fails the session (HOUSE.md: benchmarks measure).
+    """
+    _install(session, *_group("bench"))
+    corpus = _fresh_dir(session, "corpus")
+    session.run(
+        "cargo",
+        "run",
+        "--quiet",
+        "--locked",
+        "--release",
+        "-p",
+        "heso-store",
+        "--example",
+        "mint_corpus",
+        "--",
+        str(corpus),
+        "--chain-length",
+        str(max(BENCH_CHAIN_LENGTHS)),
+        env=_cargo_env(),
+        external=True,
+    )
+    results = _fresh_dir(session, "results")
+    env = _clean_heso_env()
+    # Outside the repository, so only the installed heso can be imported.
+    with session.chdir(results):
+        session.run(
+            "python",
+            str(BENCH / "bench_verify.py"),
+            "--corpus",
+            str(corpus),
+            "--chain-lengths",
+            *(str(length) for length in BENCH_CHAIN_LENGTHS),
+            "--output",
+            str(results / "verify.json"),
+            *session.posargs,
+            env=env,
+        )
+        session.run(
+            "python",
+            str(BENCH / "report.py"),
+            "--out-dir",
+            str(BENCH_RESULTS),
+            "--git-commit",
+            _git_commit(),
+            *(["--git-dirty"] if _git_dirty() else []),
+            str(results / "verify.json"),
+            env=env,
+        )
+
+
 # --- lint ------------------------------------------------------------------------------------
 
 
 @nox.session(python=DEFAULT_PYTHON, requires=["build"])
 def lint(session: nox.Session) -> None:
-    """Ruff, mypy --strict, stubtest of heso._core and the version copies."""
+    """Ruff, mypy --strict, stubtest of heso._core, the version copies and the JSON Schemas."""
     # The wheels and the test group let mypy resolve every import; nox for the noxfile.
     _install(
         session,
@@ -580,3 +659,4 @@ def lint(session: nox.Session) -> None:
             "python", "-m", "mypy.stubtest", "heso._core", "--allowlist", str(STUBTEST_ALLOWLIST)
         )
     session.run("python", "scripts/check_versions.py", *(str(path) for path in _wheels(session)))
+    session.run("python", "scripts/check_schemas.py")

@@ -44,11 +44,16 @@ class OperatorKey:
 def fingerprint(public_key: str) -> str: ...
 def operator_pinning(policy: bytes, public_key: str) -> tuple[str, str | None]: ...
 
+class _VerifyError(TypedDict):
+    code: str
+    message: str
+
 class _VerifyOutput(TypedDict):
     exit_code: int
     lines: list[str]
-    result: str
+    result: str | None
     warnings: list[str]
+    error: _VerifyError | None
 
 def verify(
     inputs: list[str | bytes],
@@ -59,6 +64,7 @@ def verify(
     all: bool,
     project_root: str | None,
     color: bool = False,
+    progress: bool = False,
 ) -> _VerifyOutput: ...
 def canonicalize(json: bytes) -> bytes: ...
 def blake3_hex(data: bytes) -> str: ...

@@ -15,7 +15,7 @@ from typing import Any
 
 from heso import _core
 from heso._config import find_project_root
-from heso._errors import VerificationError
+from heso._errors import ConfigError, VerificationError
 
 __all__ = ["VerifyReport", "verify"]
 
@@ -66,7 +66,10 @@ def verify(
         all=True,
         project_root=None if root is None else str(root),
     )
-    result = json.loads(output["result"])
+    error = output["error"]
+    if error is not None:
+        raise ConfigError(error["message"])
+    result = json.loads(output["result"] or "null")
     report = VerifyReport(
         ok=output["exit_code"] == 0,
         pinning=result["pinning"],

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import pty
+import re
+import subprocess
+import sys
+import sysconfig
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -11,6 +17,8 @@ import pytest
 
 import heso
 from heso import _core
+
+SCRIPTS = Path(sysconfig.get_path("scripts"))
 
 if TYPE_CHECKING:
     from conftest import Cli
@@ -370,3 +378,79 @@ def test_colour_only_when_asked_or_on_a_terminal(cli: Cli, vectors_dir: Path, pr
     forced = cli.run(program, "verify", "--no-pin", "--color", "always", path)
     assert "\x1b[32mValid\x1b[0m" in forced.stdout
     assert forced.stdout.replace("\x1b[32m", "").replace("\x1b[0m", "") == piped.stdout
+
+
+def test_pinned_chain_members_carry_untrusted_signer(cli: Cli, vectors_dir: Path) -> None:
+    root, _ = corpus(vectors_dir)
+    stranger = "O2onvM62pC1io6jQKm8Nc2UyFXcd4kOmOsBIoYtZ2ik="
+    path = str(root / "demo" / "receipts.jsonl")
+    document = json.loads(cli.engine("verify", "--json", "--pubkey", stranger, path).stdout)
+    assert document["result"]["chains"][0]["verdict"] == "UntrustedSigner"
+    verdicts = {r["verdict"] for r in document["result"]["receipts"]}
+    assert verdicts == {"UntrustedSigner"}
+    assert all(r["pinned"] is False for r in document["result"]["receipts"])
+    assert document["result"]["summary"]["failed"] == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (["--pubkey", "not-a-key"], "usage"),
+        (["--no-pin", "--pubkey", ZERO_KEY], "usage"),
+    ],
+)
+def test_both_programs_fail_alike_with_a_json_document(
+    cli: Cli, vectors_dir: Path, args: list[str], code: str
+) -> None:
+    root, _ = corpus(vectors_dir)
+    path = str(root / "demo" / "receipts.jsonl")
+    documents = []
+    for program in ("heso", "heso-compliance"):
+        ran = cli.run(program, "verify", "--json", *args, path)
+        assert ran.returncode == 2
+        assert len(ran.stderr_lines) == 1, ran.stderr
+        documents.append(json.loads(ran.stdout))
+    assert [d["error"]["code"] for d in documents] == [code, code]
+    assert documents[0]["error"]["message"] == documents[1]["error"]["message"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
+@pytest.mark.parametrize("program", ["heso", "heso-compliance"])
+def test_progress_bar_only_on_a_terminal(
+    cli: Cli, vectors_dir: Path, tmp_path: Path, program: str
+) -> None:
+    root, _ = corpus(vectors_dir)
+    # 2,400 receipts: over the threshold at which the bar appears.
+    big = tmp_path / "big.jsonl"
+    big.write_bytes((root / "tool-chain" / "session.jsonl").read_bytes() * 300)
+    piped = cli.run(program, "verify", "--no-pin", str(big))
+    assert "verifying" not in piped.stderr
+    leader, follower = pty.openpty()
+    try:
+        completed = subprocess.run(
+            [str(SCRIPTS / program), "verify", "--no-pin", str(big)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=follower,
+            env=cli.env,
+            cwd=tmp_path,
+            timeout=120,
+            check=False,
+        )
+        os.close(follower)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        os.close(leader)
+    assert completed.returncode == 1
+    text = seen.decode()
+    assert re.search(r"verifying +\d+% \[[#.]{20}\] [\d,]+/2,400 receipts", text), text
+    assert text.endswith("\r\x1b[K"), repr(text[-40:])
+    assert b"verifying" not in completed.stdout

@@ -12,7 +12,6 @@ import click
 from heso import _core
 from heso._cli._output import CommandFailed, envelope, print_json, warning
 from heso._config import find_project_root
-from heso._errors import HesoError
 
 __all__ = ["verify_command"]
 
@@ -51,6 +50,7 @@ __all__ = ["verify_command"]
     metavar="DIR",
     help="Use the project in DIR.",
 )
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def verify_command(
     *,
     inputs: tuple[str, ...],
@@ -61,32 +61,33 @@ def verify_command(
     as_json: bool,
     color: str,
     project: Path | None,
+    quiet: bool,
 ) -> int:
     """Verify receipts offline: files, JSON arrays, JSON Lines, directories or - (stdin)."""
-    if no_pin and (pubkeys or approver_pubkeys):
-        raise CommandFailed("--no-pin cannot be combined with --pubkey or --approver-pubkey")
     root = _project_root(project)
     use_color = _use_color(color)
-    try:
-        output = _core.verify(
-            list(inputs),
-            pubkeys=list(pubkeys),
-            approver_pubkeys=list(approver_pubkeys),
-            no_pin=no_pin,
-            all=show_all,
-            project_root=None if root is None else str(root),
-            color=use_color,
-        )
-    except HesoError as error:
+    output = _core.verify(
+        list(inputs),
+        pubkeys=list(pubkeys),
+        approver_pubkeys=list(approver_pubkeys),
+        no_pin=no_pin,
+        all=show_all,
+        project_root=None if root is None else str(root),
+        color=use_color,
+        progress=not quiet,
+    )
+    error = output["error"]
+    if error is not None:
+        failure = CommandFailed(error["message"], code=error["code"])
         if as_json:
-            failure = CommandFailed(str(error), code="not-found")
             print_json(envelope("verify", 2, None, failure=failure))
-        raise CommandFailed(str(error), code="not-found") from None
+        raise failure
     for message in output["warnings"]:
         warning(message)
     status = output["exit_code"]
     if as_json:
-        print_json(envelope("verify", status, json.loads(output["result"]), output["warnings"]))
+        result = json.loads(output["result"] or "null")
+        print_json(envelope("verify", status, result, output["warnings"]))
     else:
         # click strips ANSI codes on non-terminals unless told the colour is wanted.
         click.echo("\n".join(output["lines"]), color=use_color)

@@ -77,7 +77,7 @@ pub(crate) struct VerifyArgs {
     #[arg(long = "approver-pubkey", value_name = "KEY")]
     pub(crate) approver_pubkeys: Vec<String>,
     /// Check signatures without pinning who made them.
-    #[arg(long, conflicts_with_all = ["pubkeys", "approver_pubkeys"])]
+    #[arg(long)]
     pub(crate) no_pin: bool,
     /// List every receipt, not only standalone and failed ones.
     #[arg(long)]

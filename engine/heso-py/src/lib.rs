@@ -125,9 +125,10 @@ enum VerifyItem {
 /// Verifies receipts exactly as `heso-compliance verify` does. Returns a dict with `exit_code`,
 /// `lines` (the text report), `result` (the JSON result, as text) and `warnings`.
 #[pyfunction]
-#[pyo3(signature = (inputs, *, pubkeys, approver_pubkeys, no_pin, all, project_root, color = false))]
+#[pyo3(signature = (inputs, *, pubkeys, approver_pubkeys, no_pin, all, project_root, color = false, progress = false))]
 #[expect(
     clippy::too_many_arguments,
+    clippy::fn_params_excessive_bools,
     reason = "the keyword-only Python signature mirrors the flags of `heso verify`"
 )]
 fn verify(
@@ -139,8 +140,10 @@ fn verify(
     all: bool,
     project_root: Option<PathBuf>,
     color: bool,
+    progress: bool,
 ) -> PyResult<Py<pyo3::types::PyDict>> {
-    use heso_store::verification::{run_verify, VerifyInput, VerifyRequest};
+    use heso_store::progress::ProgressBar;
+    use heso_store::verification::{run_verify_observed, VerifyInput, VerifyRequest};
     let inputs = inputs
         .into_iter()
         .enumerate()
@@ -159,11 +162,30 @@ fn verify(
         no_pin,
         project_root,
     };
-    let outcome = py
-        .detach(|| run_verify(&request).map_err(|e| e.to_string()))
-        .map_err(ConfigError::new_err)?;
-    let report = &outcome.report;
     let result = pyo3::types::PyDict::new(py);
+    let run = || {
+        // The bar draws only when asked (the CLI asks for it on a terminal).
+        let mut bar = ProgressBar::for_terminal("verifying", "receipts", !progress);
+        let outcome = run_verify_observed(&request, &mut |done, total| bar.update(done, total));
+        bar.finish();
+        outcome
+    };
+    let outcome = match py.detach(run) {
+        Ok(outcome) => outcome,
+        Err(error) => {
+            // Same message and code as `heso-compliance verify`; the caller decides how to fail.
+            let failure = pyo3::types::PyDict::new(py);
+            failure.set_item("code", error.code())?;
+            failure.set_item("message", error.to_string())?;
+            result.set_item("exit_code", 2)?;
+            result.set_item("lines", Vec::<String>::new())?;
+            result.set_item("result", py.None())?;
+            result.set_item("warnings", Vec::<String>::new())?;
+            result.set_item("error", failure)?;
+            return Ok(result.unbind());
+        }
+    };
+    let report = &outcome.report;
     result.set_item("exit_code", report.exit_code())?;
     let mut lines = report.text_lines(all);
     if color {
@@ -175,6 +197,7 @@ fn verify(
     result.set_item("lines", lines)?;
     result.set_item("result", report.to_json(all).to_string())?;
     result.set_item("warnings", outcome.warnings.clone())?;
+    result.set_item("error", py.None())?;
     Ok(result.unbind())
 }
 

@@ -11,5 +11,6 @@ pub mod inputs;
 pub mod keyfile;
 pub mod operator_key;
 pub mod passphrase;
+pub mod progress;
 pub mod scaffold;
 pub mod verification;

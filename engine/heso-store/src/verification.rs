@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use heso_core::identity::PublicKey;
 use heso_core::pinning::project_trust;
-use heso_core::receipt::report::{verify_inputs, PinSource, Pinning, Report};
+use heso_core::receipt::report::{verify_inputs_observed, PinSource, Pinning, Report};
 
 use crate::inputs::{read_inputs, split_receipts, InputError};
 use crate::scaffold::POLICY_FILE;
@@ -65,6 +65,9 @@ pub enum VerifyError {
     /// No inputs and no store.
     #[error("nothing to verify: pass receipt files, directories or `-`")]
     NoInputs,
+    /// `--no-pin` together with keys to pin.
+    #[error("--no-pin cannot be combined with --pubkey or --approver-pubkey")]
+    PinConflict,
     /// A `--pubkey` value is not a key.
     #[error("{flag} `{value}` is not a public key: {reason}")]
     BadKey {
@@ -85,8 +88,30 @@ pub enum VerifyError {
     },
 }
 
+impl VerifyError {
+    /// The JSON error code of the CLI contract, the same from both programs.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Input(_) | Self::NotAnInput(_) | Self::NoStore(_) => "not-found",
+            Self::NoInputs | Self::PinConflict | Self::BadKey { .. } => "usage",
+            Self::Project { .. } => "config",
+        }
+    }
+}
+
 /// Runs verification as the CLIs do.
 pub fn run_verify(request: &VerifyRequest) -> Result<VerifyOutcome, VerifyError> {
+    run_verify_observed(request, &mut |_, _| {})
+}
+
+/// As [`run_verify`], calling `progress(done, total)` as receipts are verified.
+pub fn run_verify_observed(
+    request: &VerifyRequest,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<VerifyOutcome, VerifyError> {
+    if request.no_pin && !(request.pubkeys.is_empty() && request.approver_pubkeys.is_empty()) {
+        return Err(VerifyError::PinConflict);
+    }
     if request.inputs.is_empty() {
         return Err(VerifyError::NoInputs);
     }
@@ -113,7 +138,7 @@ pub fn run_verify(request: &VerifyRequest) -> Result<VerifyOutcome, VerifyError>
             VerifyInput::Bytes { source, bytes } => receipts.extend(split_receipts(source, bytes)),
         }
     }
-    let report = verify_inputs(&receipts, pinning, skipped_files);
+    let report = verify_inputs_observed(&receipts, pinning, skipped_files, progress);
     Ok(VerifyOutcome { report, warnings })
 }
 

@@ -2,8 +2,9 @@
 
 use heso_core::receipt::report::colorize;
 use heso_store::env::EngineEnv;
+use heso_store::progress::ProgressBar;
 use heso_store::verification::{
-    find_project_root, run_verify, VerifyError, VerifyInput, VerifyRequest,
+    find_project_root, run_verify_observed, VerifyInput, VerifyRequest,
 };
 use serde_json::Value;
 
@@ -42,13 +43,14 @@ pub(crate) fn run(global: &GlobalArgs, args: &VerifyArgs) -> CommandResult {
             &cwd,
         ),
     };
-    let outcome = run_verify(&request).map_err(|error| {
-        let code = match error {
-            VerifyError::Input(_) | VerifyError::NotAnInput(_) | VerifyError::NoStore(_) => {
-                ErrorCode::NotFound
-            }
-            VerifyError::NoInputs | VerifyError::BadKey { .. } => ErrorCode::Usage,
-            VerifyError::Project { .. } => ErrorCode::Config,
+    let mut bar = ProgressBar::for_terminal("verifying", "receipts", global.quiet);
+    let outcome = run_verify_observed(&request, &mut |done, total| bar.update(done, total));
+    bar.finish();
+    let outcome = outcome.map_err(|error| {
+        let code = match error.code() {
+            "not-found" => ErrorCode::NotFound,
+            "config" => ErrorCode::Config,
+            _ => ErrorCode::Usage,
         };
         fail(code, error.to_string())
     })?;

@@ -208,6 +208,18 @@ pub fn verify_chain_with_roots(
     pins: Option<&Pins>,
     roots: Option<&RotationRoots>,
 ) -> ChainReport {
+    verify_chain_observed(receipts, mode, pins, roots, &mut || {})
+}
+
+/// As [`verify_chain_with_roots`], calling `on_verified` after each receipt's own verification
+/// (for progress reports on long chains).
+pub fn verify_chain_observed(
+    receipts: &[Value],
+    mode: ChainMode,
+    pins: Option<&Pins>,
+    roots: Option<&RotationRoots>,
+    on_verified: &mut dyn FnMut(),
+) -> ChainReport {
     let lifecycle = match mode {
         ChainMode::Action => false,
         ChainMode::Session => true,
@@ -218,8 +230,14 @@ pub fn verify_chain_with_roots(
     } else {
         ChainType::Action
     };
-    let verifications: Vec<Verification> =
-        receipts.iter().map(|r| verify_receipt(r, None)).collect();
+    let verifications: Vec<Verification> = receipts
+        .iter()
+        .map(|r| {
+            let verification = verify_receipt(r, None);
+            on_verified();
+            verification
+        })
+        .collect();
     let verdict = chain_verdict(receipts, &verifications, lifecycle, pins, roots);
     ChainReport {
         verdict,

@@ -12,7 +12,7 @@ use serde_json::{json, Map, Value};
 
 use crate::identity::PublicKey;
 use crate::json::parse_strict;
-use crate::receipt::chain::{verify_chain, ChainMode, ChainType, ChainVerdict};
+use crate::receipt::chain::{verify_chain_observed, ChainMode, ChainType, ChainVerdict};
 use crate::receipt::verify::{verify_receipt, Pins, Role, TrustLevel, Verdict, Verification};
 
 /// One receipt read from an input, with where it came from (`file`, `file:line`, `-:3`, …).
@@ -127,6 +127,18 @@ pub struct Report {
 
 /// Verifies the inputs under `pinning`.
 pub fn verify_inputs(inputs: &[InputReceipt], pinning: Pinning, skipped_files: usize) -> Report {
+    verify_inputs_observed(inputs, pinning, skipped_files, &mut |_, _| {})
+}
+
+/// As [`verify_inputs`], calling `progress(done, total)` as receipts are verified.
+pub fn verify_inputs_observed(
+    inputs: &[InputReceipt],
+    pinning: Pinning,
+    skipped_files: usize,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Report {
+    let total = inputs.len();
+    let mut done = 0;
     let pins = pinning.pins();
     let parsed: Vec<Option<Value>> = inputs.iter().map(|i| parse_strict(&i.bytes).ok()).collect();
     let session_of = |value: &Option<Value>| -> Option<String> {
@@ -158,7 +170,11 @@ pub fn verify_inputs(inputs: &[InputReceipt], pinning: Pinning, skipped_files: u
             .iter()
             .filter_map(|i| parsed.get(*i).cloned().flatten())
             .collect();
-        let report = verify_chain(&members, ChainMode::Auto, pins.as_ref());
+        let report =
+            verify_chain_observed(&members, ChainMode::Auto, pins.as_ref(), None, &mut || {
+                done += 1;
+                progress(done, total);
+            });
         let mut operators: Vec<PublicKey> = Vec::new();
         for (index, verification) in indexes.iter().zip(report.receipts) {
             for (role, key) in &verification.signers {
@@ -184,10 +200,17 @@ pub fn verify_inputs(inputs: &[InputReceipt], pinning: Pinning, skipped_files: u
         .zip(verifications)
         .map(|((input, value), chained)| {
             let in_chain = chained.is_some();
-            let verification = chained.unwrap_or_else(|| match &value {
-                Some(value) => verify_receipt(value, pins.as_ref()),
-                None => verify_receipt_failure(&input.bytes),
-            });
+            if chained.is_none() {
+                done += 1;
+                progress(done, total);
+            }
+            let verification = match (chained, &value) {
+                // A chain member was verified without pins (the chain verdict carries pinning);
+                // its own entry still says whether its signers are trusted.
+                (Some(verification), _) => apply_pins(verification, pins.as_ref()),
+                (None, Some(value)) => verify_receipt(value, pins.as_ref()),
+                (None, None) => verify_receipt_failure(&input.bytes),
+            };
             entry(input, value.as_ref(), verification, in_chain)
         })
         .collect();
@@ -196,6 +219,21 @@ pub fn verify_inputs(inputs: &[InputReceipt], pinning: Pinning, skipped_files: u
         chains,
         receipts,
         skipped_files,
+    }
+}
+
+/// Gate G11 on a verification made without pins: a `Valid` receipt whose signer is not pinned
+/// becomes `UntrustedSigner`.
+fn apply_pins(verification: Verification, pins: Option<&Pins>) -> Verification {
+    let untrusted = pins.and_then(|p| p.first_untrusted(&verification.signers));
+    match untrusted {
+        Some((_, detail)) if verification.verdict == Verdict::Valid => Verification {
+            verdict: Verdict::UntrustedSigner,
+            trust_level: None,
+            detail: Some(detail),
+            ..verification
+        },
+        _ => verification,
     }
 }
 
@@ -218,7 +256,11 @@ fn entry(
         action_hash: text(content.and_then(|c| c.get("action_hash"))),
         session_id: text(content.and_then(|c| c.get("session_id"))),
         seq: content.and_then(|c| c.get("seq")).and_then(Value::as_u64),
-        kind: content.map(|c| text(c.get("kind")).unwrap_or_else(|| "action".to_owned())),
+        // `kind` absent means a plain action; a `kind` that is not a string is not reported.
+        kind: content.and_then(|c| match c.get("kind") {
+            None => Some("action".to_owned()),
+            Some(kind) => kind.as_str().map(str::to_owned),
+        }),
         verb: text(action.and_then(|a| a.get("verb"))),
         tool_name: text(action.and_then(|a| a.get("tool_name"))),
         in_chain,
