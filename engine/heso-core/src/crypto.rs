@@ -30,6 +30,33 @@ pub fn blake3_hex(bytes: &[u8]) -> String {
     crate::hex::encode(&blake3(bytes))
 }
 
+/// How many decoded keys each thread keeps. Chains are signed by one operator and a few
+/// approvers, so a handful covers real logs.
+const KEY_CACHE_SIZE: usize = 16;
+
+thread_local! {
+    /// Decoded public keys, most recent first: decoding a point costs a field inversion, and a
+    /// log of 100,000 receipts has one signer.
+    static KEY_CACHE: std::cell::RefCell<Vec<([u8; 32], VerifyingKey)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn verifying_key(bytes: &[u8; 32]) -> Option<VerifyingKey> {
+    KEY_CACHE.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if let Some(position) = cache.iter().position(|(raw, _)| raw == bytes) {
+            let entry = cache.remove(position);
+            let key = entry.1;
+            cache.insert(0, entry);
+            return Some(key);
+        }
+        let key = VerifyingKey::from_bytes(bytes).ok()?;
+        cache.insert(0, (*bytes, key));
+        cache.truncate(KEY_CACHE_SIZE);
+        Some(key)
+    })
+}
+
 /// Verifies a signature over `domain ‖ message` under the strict rule above. Returns `false` for
 /// a public key that is not a curve point, a small-order key, or any signature the rule rejects.
 pub fn verify_strict(
@@ -38,7 +65,7 @@ pub fn verify_strict(
     message: &[u8],
     signature: &[u8; SIGNATURE_LEN],
 ) -> bool {
-    let Ok(key) = VerifyingKey::from_bytes(public_key) else {
+    let Some(key) = verifying_key(public_key) else {
         return false;
     };
     let signature = Signature::from_bytes(signature);

@@ -138,7 +138,9 @@ pub fn run_verify_observed(
             VerifyInput::Bytes { source, bytes } => receipts.extend(split_receipts(source, bytes)),
         }
     }
-    let report = verify_inputs_observed(&receipts, pinning, skipped_files, progress);
+    // Signatures dominate the cost and are independent, so they use every core.
+    let workers = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let report = verify_inputs_observed(&receipts, pinning, skipped_files, workers, progress);
     Ok(VerifyOutcome { report, warnings })
 }
 

@@ -3,7 +3,7 @@
 
 use std::cmp::Ordering;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::json::number::write_canonical_number;
 
@@ -20,6 +20,19 @@ use crate::json::number::write_canonical_number;
 pub fn canonicalize(value: &Value) -> Vec<u8> {
     let mut out = Vec::new();
     write_canonical(&mut out, value);
+    out
+}
+
+/// The RFC 8785 bytes of an object with the named top-level members left out, without copying
+/// the object (receipts hash their content without its `action_hash`).
+pub fn canonicalize_object_without(members: &Map<String, Value>, removed: &[&str]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(512);
+    write_object(
+        &mut out,
+        members
+            .iter()
+            .filter(|(name, _)| !removed.contains(&name.as_str())),
+    );
     out
 }
 
@@ -49,21 +62,23 @@ fn write_canonical(out: &mut Vec<u8>, value: &Value) {
             }
             out.push(b']');
         }
-        Value::Object(members) => {
-            let mut sorted: Vec<(&String, &Value)> = members.iter().collect();
-            sorted.sort_unstable_by(|(a, _), (b, _)| utf16_order(a, b));
-            out.push(b'{');
-            for (index, (name, member)) in sorted.into_iter().enumerate() {
-                if index > 0 {
-                    out.push(b',');
-                }
-                write_string(out, name);
-                out.push(b':');
-                write_canonical(out, member);
-            }
-            out.push(b'}');
-        }
+        Value::Object(members) => write_object(out, members.iter()),
     }
+}
+
+fn write_object<'a>(out: &mut Vec<u8>, members: impl Iterator<Item = (&'a String, &'a Value)>) {
+    let mut sorted: Vec<(&String, &Value)> = members.collect();
+    sorted.sort_unstable_by(|(a, _), (b, _)| utf16_order(a, b));
+    out.push(b'{');
+    for (index, (name, member)) in sorted.into_iter().enumerate() {
+        if index > 0 {
+            out.push(b',');
+        }
+        write_string(out, name);
+        out.push(b':');
+        write_canonical(out, member);
+    }
+    out.push(b'}');
 }
 
 /// RFC 8785 §3.2.3 orders names by UTF-16 code units. This differs from UTF-8 byte (and code

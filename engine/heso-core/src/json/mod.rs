@@ -18,7 +18,7 @@ mod number;
 mod signable;
 mod strict;
 
-pub use canonical::{canonicalize, to_compact};
+pub use canonical::{canonicalize, canonicalize_object_without, to_compact};
 pub use signable::{check_signable, SignableError};
 pub use strict::{parse_strict, JsonError};
 

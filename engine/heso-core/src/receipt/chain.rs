@@ -169,6 +169,48 @@ pub struct ChainReport {
     pub receipts: Vec<Verification>,
 }
 
+/// Receipts verified per block: between blocks, progress is reported.
+const BLOCK: usize = 1_024;
+/// Below this many receipts in a block, threads cost more than they save.
+const PARALLEL_FROM: usize = 64;
+
+/// Each receipt's own verification (gates G0–G10), in order, on up to `workers` threads.
+fn verify_each(
+    receipts: &[&Value],
+    workers: usize,
+    on_verified: &mut dyn FnMut(usize),
+) -> Vec<Verification> {
+    let mut verifications = Vec::with_capacity(receipts.len());
+    for block in receipts.chunks(BLOCK) {
+        if workers <= 1 || block.len() < PARALLEL_FROM {
+            verifications.extend(block.iter().map(|r| verify_receipt(r, None)));
+        } else {
+            let per_worker = block.len().div_ceil(workers);
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = block
+                    .chunks(per_worker)
+                    .map(|part| {
+                        scope.spawn(move || {
+                            part.iter()
+                                .map(|r| verify_receipt(r, None))
+                                .collect::<Vec<_>>()
+                        })
+                    })
+                    .collect();
+                for handle in handles {
+                    match handle.join() {
+                        Ok(part) => verifications.extend(part),
+                        // A panic in a worker is a bug; surface it where it would have happened.
+                        Err(panic) => std::panic::resume_unwind(panic),
+                    }
+                }
+            });
+        }
+        on_verified(block.len());
+    }
+    verifications
+}
+
 fn seq_of(receipt: &Value) -> u64 {
     receipt
         .get("content")
@@ -208,17 +250,19 @@ pub fn verify_chain_with_roots(
     pins: Option<&Pins>,
     roots: Option<&RotationRoots>,
 ) -> ChainReport {
-    verify_chain_observed(receipts, mode, pins, roots, &mut || {})
+    let receipts: Vec<&Value> = receipts.iter().collect();
+    verify_chain_observed(&receipts, mode, pins, roots, 1, &mut |_| {})
 }
 
-/// As [`verify_chain_with_roots`], calling `on_verified` after each receipt's own verification
-/// (for progress reports on long chains).
+/// As [`verify_chain_with_roots`], verifying the receipts' signatures on up to `workers` threads
+/// and calling `on_verified(n)` as each block of `n` receipts is done (for progress reports).
 pub fn verify_chain_observed(
-    receipts: &[Value],
+    receipts: &[&Value],
     mode: ChainMode,
     pins: Option<&Pins>,
     roots: Option<&RotationRoots>,
-    on_verified: &mut dyn FnMut(),
+    workers: usize,
+    on_verified: &mut dyn FnMut(usize),
 ) -> ChainReport {
     let lifecycle = match mode {
         ChainMode::Action => false,
@@ -230,14 +274,7 @@ pub fn verify_chain_observed(
     } else {
         ChainType::Action
     };
-    let verifications: Vec<Verification> = receipts
-        .iter()
-        .map(|r| {
-            let verification = verify_receipt(r, None);
-            on_verified();
-            verification
-        })
-        .collect();
+    let verifications = verify_each(receipts, workers, on_verified);
     let verdict = chain_verdict(receipts, &verifications, lifecycle, pins, roots);
     ChainReport {
         verdict,
@@ -247,7 +284,7 @@ pub fn verify_chain_observed(
 }
 
 fn chain_verdict(
-    receipts: &[Value],
+    receipts: &[&Value],
     verifications: &[Verification],
     lifecycle: bool,
     pins: Option<&Pins>,
@@ -315,7 +352,7 @@ fn chain_verdict(
 
 /// The structural checks: genesis, one session, consecutive `seq`, and each link pointing at the
 /// link hash of the receipt actually before it.
-fn check_links(receipts: &[Value]) -> Option<ChainVerdict> {
+fn check_links(receipts: &[&Value]) -> Option<ChainVerdict> {
     let mut previous: Option<(&str, u64, &str)> = None;
     for receipt in receipts {
         let seq = seq_of(receipt);
@@ -382,7 +419,7 @@ fn terminal_name(kind: &str) -> Option<&'static str> {
 }
 
 /// The lifecycle transition graph, per action (grouping key), in chain order.
-fn check_transitions(receipts: &[Value]) -> Option<ChainVerdict> {
+fn check_transitions(receipts: &[&Value]) -> Option<ChainVerdict> {
     let mut states: HashMap<String, State> = HashMap::new();
     for receipt in receipts {
         let kind = kind_of(receipt).unwrap_or("action");
@@ -429,7 +466,7 @@ fn check_transitions(receipts: &[Value]) -> Option<ChainVerdict> {
 /// `seq`; a `key_rotation` link, signed by the outgoing key it names, hands the role to the
 /// incoming key from the next link on.
 fn check_rotation(
-    receipts: &[Value],
+    receipts: &[&Value],
     verifications: &[Verification],
     roots: &RotationRoots,
 ) -> Option<ChainVerdict> {

@@ -15,12 +15,7 @@ pub fn canonical_content(content: &Map<String, Value>) -> Vec<u8> {
 
 /// RFC 8785 bytes of `content` with the named top-level members removed.
 pub(crate) fn canonical_without(content: &Map<String, Value>, removed: &[&str]) -> Vec<u8> {
-    let trimmed: Map<String, Value> = content
-        .iter()
-        .filter(|(name, _)| !removed.contains(&name.as_str()))
-        .map(|(name, value)| (name.clone(), value.clone()))
-        .collect();
-    canonicalize(&Value::Object(trimmed))
+    crate::json::canonicalize_object_without(content, removed)
 }
 
 /// `action_hash`: lowercase hex BLAKE3-256 of C, no domain prefix.

@@ -127,14 +127,16 @@ pub struct Report {
 
 /// Verifies the inputs under `pinning`.
 pub fn verify_inputs(inputs: &[InputReceipt], pinning: Pinning, skipped_files: usize) -> Report {
-    verify_inputs_observed(inputs, pinning, skipped_files, &mut |_, _| {})
+    verify_inputs_observed(inputs, pinning, skipped_files, 1, &mut |_, _| {})
 }
 
-/// As [`verify_inputs`], calling `progress(done, total)` as receipts are verified.
+/// As [`verify_inputs`], on up to `workers` threads, calling `progress(done, total)` as
+/// receipts are verified.
 pub fn verify_inputs_observed(
     inputs: &[InputReceipt],
     pinning: Pinning,
     skipped_files: usize,
+    workers: usize,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Report {
     let total = inputs.len();
@@ -166,15 +168,23 @@ pub fn verify_inputs_observed(
     let mut chains = Vec::new();
     for session in order {
         let indexes = sessions.remove(&session).unwrap_or_default();
-        let members: Vec<Value> = indexes
+        let members: Vec<&Value> = indexes
             .iter()
-            .filter_map(|i| parsed.get(*i).cloned().flatten())
+            .filter_map(|i| parsed.get(*i)?.as_ref())
             .collect();
-        let report =
-            verify_chain_observed(&members, ChainMode::Auto, pins.as_ref(), None, &mut || {
-                done += 1;
-                progress(done, total);
-            });
+        let mut on_verified = |n: usize| {
+            done += n;
+            progress(done, total);
+        };
+        let pins = pins.as_ref();
+        let report = verify_chain_observed(
+            &members,
+            ChainMode::Auto,
+            pins,
+            None,
+            workers,
+            &mut on_verified,
+        );
         let mut operators: Vec<PublicKey> = Vec::new();
         for (index, verification) in indexes.iter().zip(report.receipts) {
             for (role, key) in &verification.signers {

@@ -12,7 +12,7 @@ use crate::crypto::{verify_strict, SIGNATURE_LEN};
 use crate::identity::PublicKey;
 use crate::json::parse_strict;
 use crate::receipt::domain;
-use crate::receipt::hashing::{action_hash, canonical_content};
+use crate::receipt::hashing::canonical_content;
 use crate::receipt::redaction::check_redaction;
 use crate::receipt::schema::check_envelope;
 
@@ -265,7 +265,7 @@ fn decode_signature(text: &str) -> Option<[u8; SIGNATURE_LEN]> {
 }
 
 fn run_gates(value: &Value, pins: Option<&Pins>) -> Gate<(TrustLevel, Vec<(Role, PublicKey)>)> {
-    let (envelope, content) = integrity_gates(value)?;
+    let (envelope, content, canonical) = integrity_gates(value)?;
     // G4a: signature roles.
     let entries = signature_entries(envelope);
     if let Some(entry) = entries
@@ -279,7 +279,6 @@ fn run_gates(value: &Value, pins: Option<&Pins>) -> Gate<(TrustLevel, Vec<(Role,
         return gate(Verdict::Malformed, detail);
     }
     // G4: the signature lane of the receipt's kind.
-    let canonical = canonical_content(content);
     let kind = content
         .get("kind")
         .and_then(Value::as_str)
@@ -312,7 +311,7 @@ fn text<'a>(map: &'a Map<String, Value>, name: &str) -> &'a str {
 }
 
 /// G0–G3: shape, algorithm, version and hash. Returns the envelope and content objects.
-fn integrity_gates(value: &Value) -> Gate<(&Object, &Object)> {
+fn integrity_gates(value: &Value) -> Gate<(&Object, &Object, Vec<u8>)> {
     check_envelope(value).or_else(|detail| gate(Verdict::Malformed, detail))?;
     let (Some(envelope), Some(content)) = (
         value.as_object(),
@@ -339,7 +338,8 @@ fn integrity_gates(value: &Value) -> Gate<(&Object, &Object)> {
         return gate(Verdict::WrongAlgorithm, format!("alg `{alg}`"));
     }
     // The hash binds everything but the signatures; they are not examined when it fails.
-    let recomputed = action_hash(content);
+    let canonical = canonical_content(content);
+    let recomputed = crate::crypto::blake3_hex(&canonical);
     let embedded = text(content, "action_hash");
     if recomputed != embedded {
         return gate(
@@ -347,7 +347,7 @@ fn integrity_gates(value: &Value) -> Gate<(&Object, &Object)> {
             format!("embedded {embedded}, recomputed {recomputed}"),
         );
     }
-    Ok((envelope, content))
+    Ok((envelope, content, canonical))
 }
 
 /// G5–G9: redaction, trust level, time anchors and payment mandates.
