@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -463,10 +464,31 @@ def demo(session: nox.Session) -> None:
 # --- rust ------------------------------------------------------------------------------------
 
 
+# SUPERCOP's Ed25519 `sign.input` (receipts.md §12) ships in this PyPI package, not in
+# ../shared/vectors; the Rust tests read it from HESO_SIGN_INPUT.
+CRYPTOGRAPHY_VECTORS = "cryptography-vectors==50.0.2"
+SIGN_INPUT = "cryptography_vectors/asymmetric/Ed25519/sign.input"
+
+
+def _sign_input(session: nox.Session) -> Path:
+    """Download the pinned vectors package once and extract `sign.input` under target/."""
+    out = REPO / "target" / "vectors" / "sign.input"
+    if not out.exists():
+        downloads = REPO / "target" / "vectors" / "download"
+        session.run(
+            sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+            "--only-binary", ":all:", "-d", str(downloads), CRYPTOGRAPHY_VECTORS,
+        )
+        (wheel,) = downloads.glob("cryptography_vectors-*.whl")
+        with zipfile.ZipFile(wheel) as archive:
+            out.write_bytes(archive.read(SIGN_INPUT))
+    return out
+
+
 @nox.session(python=False)
 def rust(session: nox.Session) -> None:
     """Format, clippy, tests and the dependency rules of the Rust workspace."""
-    env = _cargo_env()
+    env = {**_cargo_env(), "HESO_SIGN_INPUT": str(_sign_input(session))}
     session.run("cargo", "fmt", "--all", "--check")
     session.run(
         "cargo",
