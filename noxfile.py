@@ -476,8 +476,17 @@ def _sign_input(session: nox.Session) -> Path:
     if not out.exists():
         downloads = REPO / "target" / "vectors" / "download"
         session.run(
-            sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-            "--only-binary", ":all:", "-d", str(downloads), CRYPTOGRAPHY_VECTORS,
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--only-binary",
+            ":all:",
+            "-d",
+            str(downloads),
+            CRYPTOGRAPHY_VECTORS,
         )
         (wheel,) = downloads.glob("cryptography_vectors-*.whl")
         with zipfile.ZipFile(wheel) as archive:
@@ -519,26 +528,28 @@ def rust(session: nox.Session) -> None:
 INDEPENDENT_PACKAGES = ("rfc8785", "blake3", "cryptography")
 
 
+def _mint_corpus(session: nox.Session, *args: str, release: bool = False) -> Path:
+    """A fresh corpus of every receipt kind, minted by the engine's example program.
+
+    The debug build reuses what `rust` compiled; benchmarks want the release build's speed.
+    """
+    corpus = _fresh_dir(session, "corpus")
+    profile = ["--release"] if release else []
+    session.run(
+        *("cargo", "run", "--quiet", "--locked", *profile, "-p", "heso-store"),
+        *("--example", "mint_corpus", "--", str(corpus), *args),
+        env=_cargo_env(),
+        external=True,
+    )
+    return corpus
+
+
 @nox.session(python=DEFAULT_PYTHON)
 def independent(session: nox.Session) -> None:
     """Mint a corpus of every receipt kind with the engine, re-verify it without the engine."""
     pins = [r for r in _group("test") if r.split("==")[0] in INDEPENDENT_PACKAGES]
     session.install(*pins)
-    corpus = _fresh_dir(session, "corpus")
-    session.run(
-        "cargo",
-        "run",
-        "--quiet",
-        "--locked",
-        "-p",
-        "heso-store",
-        "--example",
-        "mint_corpus",
-        "--",
-        str(corpus),
-        env=_cargo_env(),
-        external=True,
-    )
+    corpus = _mint_corpus(session)
     operator = (corpus / "operator.pub").read_text().strip()
     approvers = (corpus / "approvers.pub").read_text().split()
     pin_args = ["--pubkey", operator]
@@ -606,24 +617,7 @@ def bench(session: nox.Session) -> None:
     reported as pass or miss; no number fails the session (HOUSE.md: benchmarks measure).
     """
     _install(session, *_group("bench"))
-    corpus = _fresh_dir(session, "corpus")
-    session.run(
-        "cargo",
-        "run",
-        "--quiet",
-        "--locked",
-        "--release",
-        "-p",
-        "heso-store",
-        "--example",
-        "mint_corpus",
-        "--",
-        str(corpus),
-        "--chain-length",
-        str(max(BENCH_CHAIN_LENGTHS)),
-        env=_cargo_env(),
-        external=True,
-    )
+    corpus = _mint_corpus(session, "--chain-length", str(max(BENCH_CHAIN_LENGTHS)), release=True)
     results = _fresh_dir(session, "results")
     env = _clean_heso_env()
     # Outside the repository, so only the installed heso can be imported.

@@ -23,91 +23,50 @@ SCRIPTS = Path(sysconfig.get_path("scripts"))
 if TYPE_CHECKING:
     from conftest import Cli
 
-GOLDEN_CONTENT: dict[str, Any] = {
-    "action_version": "heso-action/2.0",
-    "captured_at": "2026-05-29T12:00:00Z",
-    "agent_identity": "O2onvM62pC1io6jQKm8Nc2UyFXcd4kOmOsBIoYtZ2ik=",
-    "action": {
-        "verb": "llm_call",
-        "tool_name": "openai.chat.completions",
-        "target_host": "api.openai.com",
-        "workflow": "research-run-7",
-        "account": "acct_acme",
-        "fields": {"prompt": "summarize the filing", "model": "gpt-4o"},
-        "result_hash": "a" * 64,
-    },
-    "policy": {
-        "rule_id": "allow-llm",
-        "rule_display": "allow llm_call to api.openai.com",
-        "matched_conditions": [{"field": "verb", "op": "eq", "value": "llm_call"}],
-        "decision_path": "allow",
-    },
-    "trust_level": "L0",
-}
-CANONICAL = (
-    '{"action":{"account":"acct_acme","fields":{"model":"gpt-4o","prompt":"summarize the filing"},'
-    '"result_hash":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",'
-    '"target_host":"api.openai.com","tool_name":"openai.chat.completions","verb":"llm_call",'
-    '"workflow":"research-run-7"},"action_version":"heso-action/2.0",'
-    '"agent_identity":"O2onvM62pC1io6jQKm8Nc2UyFXcd4kOmOsBIoYtZ2ik=",'
-    '"captured_at":"2026-05-29T12:00:00Z","policy":{"decision_path":"allow",'
-    '"matched_conditions":[{"field":"verb","op":"eq","value":"llm_call"}],'
-    '"rule_display":"allow llm_call to api.openai.com","rule_id":"allow-llm"},"trust_level":"L0"}'
+GOLDEN: dict[str, Any] = json.loads(
+    (Path(__file__).parent / "vectors" / "receipts" / "golden.json").read_text()
 )
-ZERO_KEY = "O2onvM62pC1io6jQKm8Nc2UyFXcd4kOmOsBIoYtZ2ik="
-APPROVER_KEY = "bnoc3Smwt4/ROvTFWY/v9O8qlxZuPKby5Pv8zYBQW/E="
+ZERO_KEY = GOLDEN["keys"][0]["public_key"]
+APPROVER_KEY = GOLDEN["keys"][1]["public_key"]
+
+
+def golden_content() -> dict[str, Any]:
+    content: dict[str, Any] = json.loads(json.dumps(GOLDEN["v2"]["content"]))
+    return content
+
+
+def entry(key_id: str, public_key: str, signature: str) -> dict[str, str]:
+    return {
+        "algorithm": "Ed25519",
+        "key_id": key_id,
+        "public_key": public_key,
+        "signature": signature,
+    }
 
 
 def golden_receipt() -> dict[str, Any]:
-    content: dict[str, Any] = json.loads(json.dumps(GOLDEN_CONTENT))
-    content["action_hash"] = "988baa2e41ab2046d86cd90eb2115afc795ef15855332bd683e3d4d7e248dc8d"
-    signature = (
-        "ujGbJO2VR2PpaguiG3NegMWAyQLWJlgAVxuKnwaeV8KsMbtT4K/f8lGhLrNI3NSxbIXQnwZGCS1b4BtXnRMQAQ=="
-    )
+    content = golden_content()
+    content["action_hash"] = GOLDEN["v2"]["action_hash"]
     return {
         "alg": "heso-action/v2+ed25519",
         "content": content,
-        "signatures": [
-            {
-                "algorithm": "Ed25519",
-                "key_id": "operator",
-                "public_key": ZERO_KEY,
-                "signature": signature,
-            }
-        ],
+        "signatures": [entry("operator", ZERO_KEY, GOLDEN["v2"]["signature"])],
     }
 
 
 def l1_golden_receipt() -> dict[str, Any]:
-    content: dict[str, Any] = json.loads(json.dumps(GOLDEN_CONTENT))
-    content["policy"]["decision_path"] = "require_approval"
+    l1 = GOLDEN["l1"]
+    content = golden_content()
+    content["policy"]["decision_path"] = l1["decision_path"]
     content["trust_level"] = "L1"
-    content["approver_decision"] = {
-        "decision": "approved",
-        "approver_identity": APPROVER_KEY,
-        "reason": "amount under desk limit",
-        "decided_at": "2026-05-29T12:05:00Z",
-        "sla_minutes": 30,
-    }
-    content["action_hash"] = "920d1d38f12dd7ce4c64c1ceaede300cdb9786ed18ea1cd7f1661431c6e0bae8"
+    content["approver_decision"] = l1["approver_decision"]
+    content["action_hash"] = l1["action_hash"]
     return {
         "alg": "heso-action/v2+ed25519",
         "content": content,
         "signatures": [
-            {
-                "algorithm": "Ed25519",
-                "key_id": "operator",
-                "public_key": ZERO_KEY,
-                "signature": "RSH4mI7TYQDsLY0Gk8uj6M6bRF53KbeuJLrSX9X+Z/PIAxjVaVXcMnBvtoXlf18Q"
-                "asX3UFJ4IhblRRsFmn5SBg==",
-            },
-            {
-                "algorithm": "Ed25519",
-                "key_id": "approver",
-                "public_key": APPROVER_KEY,
-                "signature": "BqLhYlwvHKmJt0AM3/a6NI2he8zZPVrU0zaqoic/8PfmyVS/F7YJWXnyXSQm"
-                "kfQCURxNi4hk4l/4ehmGj1DvCw==",
-            },
+            entry("operator", ZERO_KEY, l1["operator_signature"]),
+            entry("approver", APPROVER_KEY, l1["approver_signature"]),
         ],
     }
 
@@ -117,23 +76,53 @@ def dump(value: Any) -> bytes:
 
 
 def test_golden_canonical_bytes_hash_and_signature_through_core() -> None:
-    assert _core.canonicalize(dump(GOLDEN_CONTENT)).decode() == CANONICAL
-    assert _core.action_hash(dump(GOLDEN_CONTENT)) == (
-        "988baa2e41ab2046d86cd90eb2115afc795ef15855332bd683e3d4d7e248dc8d"
-    )
+    assert _core.canonicalize(dump(golden_content())).decode() == GOLDEN["v2"]["canonical"]
+    assert _core.action_hash(dump(golden_content())) == GOLDEN["v2"]["action_hash"]
     assert _core.verify_receipt(dump(golden_receipt())) == {
         "kind": "Valid",
         "trust_level": "L0",
         "time_status": "NoTrustedTime",
-        "operator_fingerprint": "heso:51f1365add907c3dcaead8fae90cfe55",
+        "operator_fingerprint": GOLDEN["keys"][0]["fingerprint"],
     }
     assert _core.verify_receipt(dump(l1_golden_receipt()))["trust_level"] == "L1"
+    chain = GOLDEN["chain"]
+    genesis = _core.link_hash(chain["session_id"], 0, chain["genesis_action_hash"])
+    assert genesis == chain["genesis_link_hash"]
     assert (
-        _core.link_hash(
-            "sess-golden", 0, "e9eeb5251861fb70b7d694bc296a71c954ff320c21e0290948ad4f90c5738062"
-        )
-        == "8dfc58fd55076aeeffea330e3c8259e98d7cf8fa09e6e85150358edc2122eda9"
+        _core.link_hash(chain["session_id"], 1, chain["next_action_hash"])
+        == (chain["next_link_hash"])
     )
+
+
+def test_every_golden_hash_through_core() -> None:
+    variants: list[tuple[dict[str, Any], str]] = []
+    catalog = golden_content()
+    catalog["action"].update(GOLDEN["v2_catalog"]["action_members"])
+    variants.append((catalog, GOLDEN["v2_catalog"]["action_hash"]))
+    v1 = golden_content()
+    v1["action_version"] = GOLDEN["v1"]["action_version"]
+    variants.append((v1, GOLDEN["v1"]["action_hash"]))
+    chain = GOLDEN["chain"]
+    genesis = golden_content()
+    genesis["action"]["workflow"] = chain["genesis_workflow"]
+    genesis.update(session_id=chain["session_id"], seq=0)
+    variants.append((genesis, chain["genesis_action_hash"]))
+    following = golden_content()
+    following["action"]["workflow"] = chain["next_workflow"]
+    following.update(
+        session_id=chain["session_id"], seq=1, prev_receipt_hash=chain["genesis_link_hash"]
+    )
+    variants.append((following, chain["next_action_hash"]))
+    for content, expected in variants:
+        assert _core.action_hash(dump(content)) == expected
+    redaction = GOLDEN["redaction"]
+    preimage = (
+        bytes([redaction["salt_byte"]]) * 32
+        + redaction["field_path"].encode()
+        + redaction["value_json"].encode()
+    )
+    assert _core.blake3_hex(preimage) == redaction["commitment"]
+    assert _core.blake3_hex(redaction["commitment"].encode() + b"\n") == redaction["merkle_root"]
 
 
 def test_tampering_is_a_hash_mismatch_not_a_signature_failure() -> None:

@@ -310,7 +310,7 @@ fn verify_chain(
     pubkeys: Option<Vec<String>>,
     approver_pubkeys: Option<Vec<String>>,
 ) -> PyResult<Py<pyo3::types::PyDict>> {
-    use heso_core::receipt::chain::{verify_chain, ChainMode, ChainType, ChainVerdict};
+    use heso_core::receipt::chain::{verify_chain_observed, ChainMode, ChainType, ChainVerdict};
     let mode = match mode {
         "auto" => ChainMode::Auto,
         "action" => ChainMode::Action,
@@ -326,7 +326,10 @@ fn verify_chain(
         .iter()
         .map(|bytes| heso_core::json::parse_strict(bytes).unwrap_or(serde_json::Value::Null))
         .collect();
-    let report = verify_chain(&values, mode, pins.as_ref());
+    let refs: Vec<&serde_json::Value> = values.iter().collect();
+    let workers = heso_store::verification::default_workers();
+    let report =
+        py.detach(|| verify_chain_observed(&refs, mode, pins.as_ref(), None, workers, &mut |_| {}));
     let result = pyo3::types::PyDict::new(py);
     result.set_item("kind", report.verdict.name())?;
     let chain_type = match report.chain_type {

@@ -99,6 +99,12 @@ impl VerifyError {
     }
 }
 
+/// How many threads verification uses: every core this process may run on. Signatures dominate
+/// the cost of verifying a log and are independent of each other.
+pub fn default_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+}
+
 /// Runs verification as the CLIs do.
 pub fn run_verify(request: &VerifyRequest) -> Result<VerifyOutcome, VerifyError> {
     run_verify_observed(request, &mut |_, _| {})
@@ -138,9 +144,13 @@ pub fn run_verify_observed(
             VerifyInput::Bytes { source, bytes } => receipts.extend(split_receipts(source, bytes)),
         }
     }
-    // Signatures dominate the cost and are independent, so they use every core.
-    let workers = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-    let report = verify_inputs_observed(&receipts, pinning, skipped_files, workers, progress);
+    let report = verify_inputs_observed(
+        &receipts,
+        pinning,
+        skipped_files,
+        default_workers(),
+        progress,
+    );
     Ok(VerifyOutcome { report, warnings })
 }
 
