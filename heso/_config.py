@@ -284,11 +284,8 @@ def _optional_path(value: str | os.PathLike[str] | None) -> Path | None:
 
 def find_project_root(start: Path) -> Path | None:
     """Return the nearest directory from ``start`` upwards holding a regular ``heso.toml``."""
-    here = start.resolve()
-    for directory in (here, *here.parents):
-        if (directory / POLICY_FILE).is_file():
-            return directory
-    return None
+    found = _core.find_project_root(str(start))
+    return None if found is None else Path(found)
 
 
 def _project_root(

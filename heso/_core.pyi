@@ -9,6 +9,7 @@ __all__ = [
     "action_hash",
     "blake3_hex",
     "canonicalize",
+    "find_project_root",
     "fingerprint",
     "link_hash",
     "operator_pinning",
@@ -42,6 +43,12 @@ class OperatorKey:
     def warnings(self) -> list[str]: ...
 
 def fingerprint(public_key: str) -> str: ...
+def find_project_root(
+    start: str | PathLike[str],
+    *,
+    explicit: str | PathLike[str] | None = None,
+    env_root: str | PathLike[str] | None = None,
+) -> str | None: ...
 def operator_pinning(policy: bytes, public_key: str) -> tuple[str, str | None]: ...
 
 class _VerifyError(TypedDict):

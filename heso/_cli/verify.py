@@ -11,7 +11,6 @@ import click
 
 from heso import _core
 from heso._cli._output import CommandFailed, envelope, print_json, warning
-from heso._config import find_project_root
 
 __all__ = ["verify_command"]
 
@@ -72,7 +71,7 @@ def verify_command(
         approver_pubkeys=list(approver_pubkeys),
         no_pin=no_pin,
         all=show_all,
-        project_root=None if root is None else str(root),
+        project_root=root,
         color=use_color,
         progress=not quiet,
     )
@@ -103,10 +102,8 @@ def _use_color(choice: str) -> bool:
     )
 
 
-def _project_root(project: Path | None) -> Path | None:
-    explicit = project or (
-        Path(os.environ["HESO_PROJECT_ROOT"]) if os.environ.get("HESO_PROJECT_ROOT") else None
+def _project_root(project: Path | None) -> str | None:
+    """`-C DIR`, then HESO_PROJECT_ROOT, then discovery; a directory without heso.toml is none."""
+    return _core.find_project_root(
+        Path.cwd(), explicit=project, env_root=os.environ.get("HESO_PROJECT_ROOT") or None
     )
-    if explicit is not None:
-        return explicit if (explicit / "heso.toml").is_file() else None
-    return find_project_root(Path.cwd())

@@ -92,6 +92,23 @@ impl OperatorKey {
     }
 }
 
+/// The project root: `explicit` (`-C`), else `env_root` (`HESO_PROJECT_ROOT`), each only if it
+/// holds `heso.toml`; else the nearest directory from `start` upwards holding a `heso.toml`.
+#[pyfunction]
+#[pyo3(signature = (start, *, explicit = None, env_root = None))]
+#[expect(
+    clippy::needless_pass_by_value,
+    reason = "PyO3 extracts arguments as owned values"
+)]
+fn find_project_root(
+    start: PathBuf,
+    explicit: Option<PathBuf>,
+    env_root: Option<PathBuf>,
+) -> Option<String> {
+    heso_store::project::find_project_root(explicit.as_deref(), env_root.as_deref(), &start)
+        .map(|p| p.display().to_string())
+}
+
 /// Signer fingerprint of a base64 public key.
 #[pyfunction]
 fn fingerprint(public_key: &str) -> PyResult<String> {
@@ -358,6 +375,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", heso_core::VERSION)?;
     m.add_class::<OperatorKey>()?;
     m.add_function(wrap_pyfunction!(fingerprint, m)?)?;
+    m.add_function(wrap_pyfunction!(find_project_root, m)?)?;
     m.add_function(wrap_pyfunction!(operator_pinning, m)?)?;
     m.add_function(wrap_pyfunction!(verify, m)?)?;
     m.add_function(wrap_pyfunction!(canonicalize, m)?)?;

@@ -12,5 +12,6 @@ pub mod keyfile;
 pub mod operator_key;
 pub mod passphrase;
 pub mod progress;
+pub mod project;
 pub mod scaffold;
 pub mod verification;

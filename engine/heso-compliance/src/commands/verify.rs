@@ -3,9 +3,8 @@
 use heso_core::receipt::report::colorize;
 use heso_store::env::EngineEnv;
 use heso_store::progress::ProgressBar;
-use heso_store::verification::{
-    find_project_root, run_verify_observed, VerifyInput, VerifyRequest,
-};
+use heso_store::project::find_project_root;
+use heso_store::verification::{run_verify_observed, VerifyInput, VerifyRequest};
 use serde_json::Value;
 
 use crate::cli::{GlobalArgs, VerifyArgs};
