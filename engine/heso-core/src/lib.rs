@@ -18,5 +18,6 @@ pub mod hex;
 pub mod identity;
 pub mod json;
 pub mod pinning;
+pub mod policy;
 pub mod receipt;
 pub mod starter;
