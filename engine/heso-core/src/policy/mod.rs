@@ -1,10 +1,17 @@
-//! The `heso.toml` policy language (policy.md): the building blocks of conditions and scopes.
+//! The `heso.toml` policy language (policy.md): the model, evaluation, floors, `rule_display`
+//! and the building blocks of conditions and scopes.
 //!
-//! Loading, validation, evaluation, floors, `rule_display` and policy tests build on these
-//! modules; every pattern and number is compiled once at load and evaluated many times.
+//! Every pattern and number is compiled once when a policy is built and evaluated many times.
+//! The TOML loader (strict validation with positions), reload and policy tests build on this.
 
 pub mod condition;
 pub mod display;
+pub mod eval;
+pub mod floors;
 pub mod glob;
+pub mod model;
 pub mod number;
 pub mod scope;
+
+#[cfg(test)]
+mod tests;
