@@ -9,6 +9,7 @@ pub mod display;
 pub mod eval;
 pub mod floors;
 pub mod glob;
+pub mod load;
 pub mod model;
 pub mod number;
 pub mod scope;
