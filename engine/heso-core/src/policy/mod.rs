@@ -13,6 +13,7 @@ pub mod load;
 pub mod model;
 pub mod number;
 pub mod scope;
+pub mod wire;
 
 #[cfg(test)]
 mod tests;
