@@ -11,6 +11,8 @@ pub mod inputs;
 pub mod keyfile;
 pub mod operator_key;
 pub mod passphrase;
+pub mod policy_file;
+pub mod policy_runs;
 pub mod progress;
 pub mod project;
 pub mod scaffold;

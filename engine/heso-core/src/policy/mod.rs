@@ -7,12 +7,15 @@
 pub mod condition;
 pub mod display;
 pub mod eval;
+pub mod explain;
 pub mod floors;
 pub mod glob;
 pub mod load;
 pub mod model;
 pub mod number;
 pub mod scope;
+pub mod shadow;
+pub mod testing;
 pub mod wire;
 
 #[cfg(test)]
