@@ -20,6 +20,7 @@ use crate::policy::condition::{Condition, ConditionError, FieldPath};
 use crate::policy::floors::floor_violations;
 use crate::policy::model::{ApprovalRule, Decision, Policy, Rule, Subject};
 use crate::policy::scope::{Scope, ScopeError};
+use crate::policy::shadow::shadowed_rules;
 
 /// The largest `heso.toml`, in bytes (policy.md §1).
 const MAX_FILE_BYTES: usize = 1024 * 1024;
@@ -651,6 +652,9 @@ impl Loader<'_> {
                 self.error("floor", header, violation.message);
             }
         }
+        if self.errors.is_empty() {
+            self.shadowed_warnings(&policy, &headers);
+        }
         if !self.errors.is_empty() {
             self.errors.sort_by_key(|(offset, _)| *offset);
             return Err(self.errors.into_iter().map(|(_, issue)| issue).collect());
@@ -660,6 +664,28 @@ impl Loader<'_> {
             policy,
             warnings: self.warnings.into_iter().map(|(_, issue)| issue).collect(),
         })
+    }
+
+    /// Warns about rules an earlier rule hides (policy.md §10 `shadowed`).
+    fn shadowed_warnings(&mut self, policy: &Policy, headers: &[usize]) {
+        for shadowing in shadowed_rules(policy) {
+            let (Some(hidden), Some(by), Some(&header)) = (
+                policy.rules.get(shadowing.hidden),
+                policy.rules.get(shadowing.by),
+                headers.get(shadowing.hidden),
+            ) else {
+                continue;
+            };
+            let message = format!(
+                "rule `{}` can never match: rule `{}` (line {}) comes first and matches every action it could; give `{}` a lower order or narrow `{}`",
+                shown(&hidden.id),
+                shown(&by.id),
+                by.line,
+                shown(&hidden.id),
+                shown(&by.id),
+            );
+            self.warn("shadowed", Some(header), message);
+        }
     }
 
     /// Reports unknown top-level keys and tables, with a hint for the usual misspellings of
