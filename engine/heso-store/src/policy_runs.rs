@@ -1,1 +1,294 @@
-//! `policy check` and `policy test` as both programs run them: files in, exit code, text and JSON out.
+//! `policy check` and `policy test` as both programs run them: files in, exit code, text and JSON
+//! out. `heso` (through `heso._core`) and `heso-compliance` call these same functions, so their
+//! output, JSON and exit codes cannot drift apart.
+
+use std::path::{Path, PathBuf};
+
+use heso_core::policy::load::{load_policy, LoadedPolicy, PolicyIssue};
+use heso_core::policy::model::Policy;
+use heso_core::receipt::report::group;
+use serde_json::{json, Value};
+
+use crate::scaffold::POLICY_FILE;
+
+/// How many hex characters of a hash text output shows (cli.md §1.5).
+const SHOWN_HASH_CHARS: usize = 12;
+
+/// What a policy command printed and how it ended.
+#[derive(Debug, Clone)]
+pub struct PolicyRunOutcome {
+    /// 0 success, 1 the check found a failure, 2 input error (then `error` is set).
+    pub exit_code: u8,
+    /// The text report, one line each, for stdout.
+    pub lines: Vec<String>,
+    /// The JSON `result` of cli.md §4 (null when the command could not run).
+    pub result: Value,
+    /// The one-line error of an exit-2 outcome: `(code, message)`.
+    pub error: Option<(&'static str, String)>,
+}
+
+/// Where a policy command looks for `heso.toml`.
+#[derive(Debug, Clone)]
+pub struct PolicyLocation {
+    /// `PATH` as given on the command line, if any.
+    pub path: Option<PathBuf>,
+    /// The project root found by `-C`, `HESO_PROJECT_ROOT` or discovery.
+    pub project_root: Option<PathBuf>,
+    /// The current directory, for messages.
+    pub cwd: PathBuf,
+}
+
+impl PolicyLocation {
+    /// The policy file: `PATH`, else the project's `heso.toml`.
+    fn policy_path(&self) -> Result<PathBuf, (&'static str, String)> {
+        if let Some(path) = &self.path {
+            return Ok(path.clone());
+        }
+        match &self.project_root {
+            Some(root) => Ok(root.join(POLICY_FILE)),
+            None => Err((
+                "no-project",
+                format!(
+                    "no heso.toml in {} or any parent directory; run `heso init` or pass -C DIR",
+                    self.cwd.display()
+                ),
+            )),
+        }
+    }
+}
+
+/// The policy file's name in messages: as the user wrote it, or `heso.toml` for the project's.
+fn shown_path(location: &PolicyLocation, path: &Path) -> String {
+    match &location.path {
+        Some(given) => given.display().to_string(),
+        None => path.file_name().map_or_else(
+            || POLICY_FILE.to_owned(),
+            |n| n.to_string_lossy().into_owned(),
+        ),
+    }
+}
+
+/// Reads the policy file; a missing or unreadable file is an input error (exit 2).
+pub(crate) fn read_policy(path: &Path, shown: &str) -> Result<Vec<u8>, (&'static str, String)> {
+    std::fs::read(path).map_err(|error| {
+        if error.kind() == std::io::ErrorKind::NotFound {
+            (
+                "not-found",
+                format!("{shown} not found; run `heso init` to create a starter policy, or pass the policy's path"),
+            )
+        } else {
+            ("not-found", format!("cannot read {shown}: {error}"))
+        }
+    })
+}
+
+/// An input error: exit 2 with nothing else.
+fn failed(error: (&'static str, String)) -> PolicyRunOutcome {
+    PolicyRunOutcome {
+        exit_code: 2,
+        lines: Vec::new(),
+        result: Value::Null,
+        error: Some(error),
+    }
+}
+
+/// The JSON form of an issue (cli.md §4).
+pub fn issue_json(issue: &PolicyIssue) -> Value {
+    json!({
+        "code": issue.code,
+        "path": issue.path,
+        "line": issue.line,
+        "column": issue.column,
+        "message": issue.message,
+    })
+}
+
+/// `n thing` / `n things`, with thousands separators.
+fn count(n: usize, singular: &str, plural: &str) -> String {
+    format!("{} {}", group(n), if n == 1 { singular } else { plural })
+}
+
+/// `policy check [PATH] [--deny-warnings]` (cli.md §2.10).
+pub fn run_policy_check(location: &PolicyLocation, deny_warnings: bool) -> PolicyRunOutcome {
+    let path = match location.policy_path() {
+        Ok(path) => path,
+        Err(error) => return failed(error),
+    };
+    let shown = shown_path(location, &path);
+    let bytes = match read_policy(&path, &shown) {
+        Ok(bytes) => bytes,
+        Err(error) => return failed(error),
+    };
+    let policy_hash = heso_core::crypto::blake3_hex(&bytes);
+    let absolute = std::path::absolute(&path).unwrap_or_else(|_| path.clone());
+    let result = |errors: &[PolicyIssue], loaded: Option<&LoadedPolicy>| {
+        let policy = loaded.map(|l| &l.policy);
+        json!({
+            "path": absolute.display().to_string(),
+            "policy_hash": policy_hash,
+            "rules": policy.map(|p| p.rules.len()),
+            "enabled_rules": policy.map(|p| p.rules.iter().filter(|rule| rule.enabled).count()),
+            "approver_names": policy.map(Policy::approver_names),
+            "operator_keys": policy.map(|p| p.operators.iter().flatten().map(|key| {
+                json!({"public_key": key.to_base64(), "fingerprint": key.fingerprint().to_string()})
+            }).collect::<Vec<_>>()),
+            "errors": errors.iter().map(issue_json).collect::<Vec<_>>(),
+            "warnings": loaded.map_or_else(Vec::new, |l| l.warnings.iter().map(issue_json).collect()),
+        })
+    };
+    match load_policy(&shown, &bytes) {
+        Err(errors) => {
+            let mut lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            lines.push(format!(
+                "fail: {shown} has {}",
+                count(errors.len(), "error", "errors")
+            ));
+            PolicyRunOutcome {
+                exit_code: 1,
+                lines,
+                result: result(&errors, None),
+                error: None,
+            }
+        }
+        Ok(loaded) => {
+            let LoadedPolicy { policy, warnings } = &loaded;
+            let mut lines: Vec<String> = warnings
+                .iter()
+                .map(|warning| format!("warning: {warning}"))
+                .collect();
+            let rules = policy.rules.len();
+            let operators = policy.operators.as_ref().map_or(0, Vec::len);
+            let failing = deny_warnings && !warnings.is_empty();
+            let hash_prefix: String = policy_hash.chars().take(SHOWN_HASH_CHARS).collect();
+            lines.push(if failing {
+                format!(
+                    "fail: {shown} has {} and --deny-warnings is set",
+                    count(warnings.len(), "warning", "warnings")
+                )
+            } else {
+                format!(
+                    "ok: {shown} ({}, {}, {}) policy_hash {hash_prefix}…",
+                    count(rules, "rule", "rules"),
+                    count(policy.approvers.len(), "approver name", "approver names"),
+                    match policy.operators {
+                        None => "no operator key pinned".to_owned(),
+                        Some(_) => format!(
+                            "{} pinned",
+                            count(operators, "operator key", "operator keys")
+                        ),
+                    },
+                )
+            });
+            PolicyRunOutcome {
+                exit_code: u8::from(failing),
+                lines,
+                result: result(&[], Some(&loaded)),
+                error: None,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn location(dir: &Path, path: Option<&str>) -> PolicyLocation {
+        PolicyLocation {
+            path: path.map(|p| dir.join(p)),
+            project_root: Some(dir.to_path_buf()),
+            cwd: dir.to_path_buf(),
+        }
+    }
+
+    const TINY: &str =
+        "default_decision = \"block\"\n[[rule]]\nid = \"a\"\norder = 1\nverb = \"tool_call\"\ndecision = \"allow\"\n";
+
+    #[test]
+    fn a_good_policy_is_ok_with_counts_and_hash() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("heso.toml"), TINY).unwrap();
+        let outcome = run_policy_check(&location(dir.path(), None), false);
+        assert_eq!(outcome.exit_code, 0);
+        let hash = heso_core::crypto::blake3_hex(TINY.as_bytes());
+        assert_eq!(
+            outcome.lines.last().unwrap(),
+            &format!(
+                "ok: heso.toml (1 rule, 0 approver names, no operator key pinned) policy_hash {}…",
+                &hash[..12]
+            )
+        );
+        assert!(
+            outcome.lines[0].starts_with("warning: heso.toml has no [identity] table"),
+            "{:?}",
+            outcome.lines
+        );
+        assert_eq!(outcome.result["warnings"][0]["code"], "no-identity");
+        assert_eq!(outcome.result["rules"], 1);
+        assert_eq!(outcome.result["enabled_rules"], 1);
+        assert_eq!(outcome.result["policy_hash"], hash);
+        assert_eq!(outcome.result["errors"], json!([]));
+    }
+
+    #[test]
+    fn warnings_fail_only_with_deny_warnings() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("p.toml"), TINY).unwrap();
+        let outcome = run_policy_check(&location(dir.path(), Some("p.toml")), true);
+        assert_eq!(outcome.exit_code, 1);
+        let shown = dir.path().join("p.toml").display().to_string();
+        assert_eq!(
+            outcome.lines.last().unwrap(),
+            &format!("fail: {shown} has 1 warning and --deny-warnings is set")
+        );
+    }
+
+    #[test]
+    fn errors_are_listed_then_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "version = 2\n[[rules]]\n";
+        std::fs::write(dir.path().join("heso.toml"), text).unwrap();
+        let outcome = run_policy_check(&location(dir.path(), None), false);
+        assert_eq!(outcome.exit_code, 1);
+        assert_eq!(
+            outcome.lines,
+            [
+                "heso.toml:1:11: unsupported version 2; this heso reads version 1",
+                "heso.toml:2:1: unknown table `rules`; rules are written [[rule]]",
+                "fail: heso.toml has 2 errors",
+            ]
+        );
+        assert_eq!(outcome.result["errors"][1]["code"], "unknown-key");
+        assert_eq!(outcome.result["errors"][1]["line"], 2);
+        assert_eq!(outcome.result["rules"], Value::Null);
+    }
+
+    #[test]
+    fn a_missing_file_or_project_is_an_input_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let outcome = run_policy_check(&location(dir.path(), None), false);
+        assert_eq!(outcome.exit_code, 2);
+        let (code, message) = outcome.error.unwrap();
+        assert_eq!(code, "not-found");
+        assert!(
+            message.starts_with("heso.toml not found; run `heso init`"),
+            "{message}"
+        );
+        let nowhere = PolicyLocation {
+            path: None,
+            project_root: None,
+            cwd: dir.path().to_path_buf(),
+        };
+        let (code, message) = run_policy_check(&nowhere, false).error.unwrap();
+        assert_eq!(code, "no-project");
+        assert!(message.ends_with("or any parent directory; run `heso init` or pass -C DIR"));
+    }
+
+    #[test]
+    fn counts_use_thousands_separators() {
+        assert_eq!(count(1, "rule", "rules"), "1 rule");
+        assert_eq!(count(10_000, "rule", "rules"), "10,000 rules");
+        assert_eq!(count(999, "rule", "rules"), "999 rules");
+        assert_eq!(count(1_234_567, "rule", "rules"), "1,234,567 rules");
+    }
+}
