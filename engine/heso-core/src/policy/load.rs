@@ -17,7 +17,7 @@ use toml::Spanned;
 
 use crate::identity::PublicKey;
 use crate::policy::condition::{Condition, ConditionError, FieldPath};
-use crate::policy::floors::floor_violations;
+use crate::policy::floors::{floor_violations, FloorViolation};
 use crate::policy::model::{ApprovalRule, Decision, Policy, Rule, Subject};
 use crate::policy::scope::{Scope, ScopeError};
 use crate::policy::shadow::shadowed_rules;
@@ -141,9 +141,28 @@ pub struct LoadedPolicy {
 ///
 /// `path` is how the file is named in messages (for example `heso.toml`); nothing is read from it.
 pub fn load_policy(path: &str, bytes: &[u8]) -> Result<LoadedPolicy, Vec<PolicyIssue>> {
-    let source = decode(path, bytes).map_err(|issue| vec![issue])?;
+    load_policy_detailed(path, bytes).map_err(|failure| failure.issues)
+}
+
+/// Why a policy did not load: every issue, and the floor violations behind `floor` issues (they
+/// exist only when nothing else is wrong), for callers that name the offending rule and verb.
+#[derive(Debug, Clone)]
+pub struct LoadFailure {
+    /// Every error, in file order.
+    pub issues: Vec<PolicyIssue>,
+    /// The rules that break a floor, in file order (empty unless the issues are all `floor`).
+    pub floors: Vec<FloorViolation>,
+}
+
+/// [`load_policy`], keeping the floor violations of a policy rejected by the floor check.
+pub fn load_policy_detailed(path: &str, bytes: &[u8]) -> Result<LoadedPolicy, LoadFailure> {
+    let only = |issue| LoadFailure {
+        issues: vec![issue],
+        floors: Vec::new(),
+    };
+    let source = decode(path, bytes).map_err(only)?;
     let document =
-        DeTable::parse(source).map_err(|error| vec![syntax_issue(path, source, &error)])?;
+        DeTable::parse(source).map_err(|error| only(syntax_issue(path, source, &error)))?;
     let mut loader = Loader {
         path,
         source,
@@ -153,7 +172,7 @@ pub fn load_policy(path: &str, bytes: &[u8]) -> Result<LoadedPolicy, Vec<PolicyI
     let table = document.get_ref();
     if table.is_empty() {
         let message = format!("{path} is empty; run `heso-compliance init` in a new directory to see a starter policy, or add a [[rule]]");
-        return Err(vec![loader.issue("empty", None, message).1]);
+        return Err(only(loader.issue("empty", None, message).1));
     }
     let parts = loader.document(table);
     loader.finish(parts, bytes)
@@ -623,7 +642,7 @@ impl Loader<'_> {
     }
 
     /// Builds the policy when nothing is wrong, checks its floors, and sorts what was found.
-    fn finish(mut self, parts: Parts, bytes: &[u8]) -> Result<LoadedPolicy, Vec<PolicyIssue>> {
+    fn finish(mut self, parts: Parts, bytes: &[u8]) -> Result<LoadedPolicy, LoadFailure> {
         let mut headers = Vec::new();
         let mut rules = Vec::new();
         for (rule, header) in parts.rules {
@@ -641,15 +660,17 @@ impl Loader<'_> {
                 .collect(),
             rules,
         );
+        let mut floors = Vec::new();
         if self.errors.is_empty() {
-            for violation in floor_violations(&policy) {
+            floors = floor_violations(&policy);
+            for violation in &floors {
                 let header = policy
                     .rules
                     .iter()
                     .position(|rule| rule.id == violation.rule_id)
                     .and_then(|index| headers.get(index).copied())
                     .unwrap_or(0);
-                self.error("floor", header, violation.message);
+                self.error("floor", header, violation.message.clone());
             }
         }
         if self.errors.is_empty() {
@@ -657,7 +678,10 @@ impl Loader<'_> {
         }
         if !self.errors.is_empty() {
             self.errors.sort_by_key(|(offset, _)| *offset);
-            return Err(self.errors.into_iter().map(|(_, issue)| issue).collect());
+            return Err(LoadFailure {
+                issues: self.errors.into_iter().map(|(_, issue)| issue).collect(),
+                floors,
+            });
         }
         self.warnings.sort_by_key(|(offset, _)| *offset);
         Ok(LoadedPolicy {
