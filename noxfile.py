@@ -560,7 +560,7 @@ def independent(session: nox.Session) -> None:
 
 # --- fuzz ------------------------------------------------------------------------------------
 
-FUZZ_TARGETS = ("receipt_verify", "canonicalize", "chain_verify")
+FUZZ_TARGETS = ("receipt_verify", "canonicalize", "chain_verify", "policy")
 
 
 @nox.session(python=False, default=False)
@@ -572,17 +572,21 @@ def fuzz(session: nox.Session) -> None:
     # cargo-fuzz passes nightly-only sanitizer flags; RUSTC_BOOTSTRAP lets the stable toolchain,
     # the only one these machines have, accept them.
     env = {"RUSTC_BOOTSTRAP": "1"}
-    with session.chdir(REPO / "engine" / "fuzz"):
-        for target in FUZZ_TARGETS:
-            session.run(
-                "cargo",
-                "fuzz",
-                "run",
-                target,
-                "--",
-                f"-max_total_time={seconds}",
-                env=env,
-            )
+    for target in FUZZ_TARGETS:
+        # `-s none`: no sanitizer runtime, which the stable toolchain lacks (policy.md §14).
+        session.run(
+            "cargo",
+            "fuzz",
+            "run",
+            "--fuzz-dir",
+            str(REPO / "engine" / "fuzz"),
+            "-s",
+            "none",
+            target,
+            "--",
+            f"-max_total_time={seconds}",
+            env=env,
+        )
 
 
 # --- bench -----------------------------------------------------------------------------------
@@ -611,7 +615,7 @@ def _git_dirty() -> bool:
 
 @nox.session(python=DEFAULT_PYTHON, requires=["build"], default=False)
 def bench(session: nox.Session) -> None:
-    """Time verification against its targets; write bench-results/<UTC date>.json and .md.
+    """Time verification and policy evaluation; write bench-results/<UTC date>.json and .md.
 
     `nox -s bench -- --fast` passes pyperf's --fast on for rougher, quicker numbers. Targets are
     reported as pass or miss; no number fails the session (HOUSE.md: benchmarks measure).
@@ -634,6 +638,22 @@ def bench(session: nox.Session) -> None:
             *session.posargs,
             env=env,
         )
+    # Policy evaluation is timed in Rust, in-process: the target is the engine's own cost.
+    session.run(
+        "cargo",
+        "run",
+        "--release",
+        "--quiet",
+        "-p",
+        "heso-core",
+        "--example",
+        "policy_eval_bench",
+        "--",
+        str(results / "policy.json"),
+        env=_cargo_env(),
+        external=True,
+    )
+    with session.chdir(results):
         session.run(
             "python",
             str(BENCH / "report.py"),
@@ -643,6 +663,7 @@ def bench(session: nox.Session) -> None:
             _git_commit(),
             *(["--git-dirty"] if _git_dirty() else []),
             str(results / "verify.json"),
+            str(results / "policy.json"),
             env=env,
         )
 
