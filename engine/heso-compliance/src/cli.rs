@@ -61,8 +61,49 @@ pub(crate) enum Command {
     Init(InitArgs),
     /// Verify receipts offline: files, JSON arrays, JSON Lines, directories or `-` (stdin).
     Verify(VerifyArgs),
+    /// Check the policy file or run its tests.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
     /// Print the version and build facts.
     Version(VersionArgs),
+}
+
+/// `policy check` and `policy test` (the same as `heso policy check` and `heso policy test`).
+#[derive(Debug, Subcommand)]
+pub(crate) enum PolicyCommand {
+    /// Load and validate heso.toml; print its errors and warnings.
+    Check(PolicyCheckArgs),
+    /// Run the policy tests of heso.tests.toml and heso.toml.
+    Test(PolicyTestArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PolicyCheckArgs {
+    /// The policy file (default: the project's heso.toml).
+    #[arg(value_name = "PATH")]
+    pub(crate) path: Option<PathBuf>,
+    /// Fail (exit 1) on warnings too.
+    #[arg(long)]
+    pub(crate) deny_warnings: bool,
+    /// Print the result as JSON on stdout.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PolicyTestArgs {
+    /// Test files (default: heso.tests.toml beside the policy, and [[test]] in heso.toml).
+    #[arg(value_name = "FILE")]
+    pub(crate) files: Vec<PathBuf>,
+    /// The policy under test (default: the project's heso.toml).
+    #[arg(long = "policy", value_name = "PATH")]
+    pub(crate) policy: Option<PathBuf>,
+    /// Fail when an enabled rule decides no test.
+    #[arg(long)]
+    pub(crate) require_coverage: bool,
+    /// Print the result as JSON on stdout.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -17,16 +17,30 @@ const EXIT_ERROR: u8 = 2;
 pub(crate) enum ErrorCode {
     Usage,
     NotFound,
+    NoProject,
     Config,
     Engine,
     Refused,
 }
 
 impl ErrorCode {
+    /// The code of a name the shared engine functions report.
+    pub(crate) fn named(name: &str) -> Self {
+        match name {
+            "not-found" => Self::NotFound,
+            "no-project" => Self::NoProject,
+            "config" => Self::Config,
+            "refused" => Self::Refused,
+            "usage" => Self::Usage,
+            _ => Self::Engine,
+        }
+    }
+
     fn name(self) -> &'static str {
         match self {
             Self::Usage => "usage",
             Self::NotFound => "not-found",
+            Self::NoProject => "no-project",
             Self::Config => "config",
             Self::Engine => "engine",
             Self::Refused => "refused",

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use heso_core::policy::load::{load_policy, LoadedPolicy, PolicyIssue};
 use heso_core::policy::model::Policy;
+use heso_core::policy::testing::{parse_tests, run_tests, TestFileKind, TestSource};
 use heso_core::receipt::report::group;
 use serde_json::{json, Value};
 
@@ -13,6 +14,16 @@ use crate::scaffold::POLICY_FILE;
 
 /// How many hex characters of a hash text output shows (cli.md §1.5).
 const SHOWN_HASH_CHARS: usize = 12;
+
+/// An input error that stops a command with exit 2: `(JSON error code, one-line message)`.
+pub type RunError = (&'static str, String);
+
+/// One file of policy tests, read.
+struct TestFile {
+    shown: String,
+    bytes: Vec<u8>,
+    kind: TestFileKind,
+}
 
 /// What a policy command printed and how it ended.
 #[derive(Debug, Clone)]
@@ -24,7 +35,7 @@ pub struct PolicyRunOutcome {
     /// The JSON `result` of cli.md §4 (null when the command could not run).
     pub result: Value,
     /// The one-line error of an exit-2 outcome: `(code, message)`.
-    pub error: Option<(&'static str, String)>,
+    pub error: Option<RunError>,
 }
 
 /// Where a policy command looks for `heso.toml`.
@@ -40,7 +51,7 @@ pub struct PolicyLocation {
 
 impl PolicyLocation {
     /// The policy file: `PATH`, else the project's `heso.toml`.
-    fn policy_path(&self) -> Result<PathBuf, (&'static str, String)> {
+    fn policy_path(&self) -> Result<PathBuf, RunError> {
         if let Some(path) = &self.path {
             return Ok(path.clone());
         }
@@ -69,7 +80,7 @@ fn shown_path(location: &PolicyLocation, path: &Path) -> String {
 }
 
 /// Reads the policy file; a missing or unreadable file is an input error (exit 2).
-pub(crate) fn read_policy(path: &Path, shown: &str) -> Result<Vec<u8>, (&'static str, String)> {
+pub(crate) fn read_policy(path: &Path, shown: &str) -> Result<Vec<u8>, RunError> {
     std::fs::read(path).map_err(|error| {
         if error.kind() == std::io::ErrorKind::NotFound {
             (
@@ -83,7 +94,7 @@ pub(crate) fn read_policy(path: &Path, shown: &str) -> Result<Vec<u8>, (&'static
 }
 
 /// An input error: exit 2 with nothing else.
-fn failed(error: (&'static str, String)) -> PolicyRunOutcome {
+fn failed(error: RunError) -> PolicyRunOutcome {
     PolicyRunOutcome {
         exit_code: 2,
         lines: Vec::new(),
@@ -189,6 +200,137 @@ pub fn run_policy_check(location: &PolicyLocation, deny_warnings: bool) -> Polic
     }
 }
 
+/// The tests file read beside the policy when no test files are named (policy.md §11).
+pub const TESTS_FILE: &str = "heso.tests.toml";
+
+/// `policy test [FILE...] [--policy PATH] [--require-coverage]` (cli.md §2.10, policy.md §11).
+///
+/// Exit 2 (with `error`) when the policy file is missing, a named tests file is missing, a tests
+/// file is malformed (its issues are the `lines`) or no tests are found; exit 1 when the policy
+/// does not load (its issues are the `lines`), a test fails, or coverage is required and missing.
+pub fn run_policy_test(
+    location: &PolicyLocation,
+    files: &[PathBuf],
+    require_coverage: bool,
+) -> PolicyRunOutcome {
+    let path = match location.policy_path() {
+        Ok(path) => path,
+        Err(error) => return failed(error),
+    };
+    let shown = shown_path(location, &path);
+    let policy_bytes = match read_policy(&path, &shown) {
+        Ok(bytes) => bytes,
+        Err(error) => return failed(error),
+    };
+    let policy = match load_policy(&shown, &policy_bytes) {
+        Ok(loaded) => loaded.policy,
+        Err(errors) => {
+            let mut lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            lines.push(format!(
+                "fail: {shown} has {}; no tests ran",
+                count(errors.len(), "error", "errors")
+            ));
+            let result = json!({
+                "tests": [],
+                "passed": 0,
+                "failed": 0,
+                "uncovered_rules": [],
+                "policy_errors": errors.iter().map(issue_json).collect::<Vec<_>>(),
+            });
+            return PolicyRunOutcome {
+                exit_code: 1,
+                lines,
+                result,
+                error: None,
+            };
+        }
+    };
+    let files = match test_files(&path, &shown, policy_bytes, files) {
+        Ok(files) => files,
+        Err(error) => return failed(error),
+    };
+    let sources: Vec<TestSource<'_>> = files
+        .iter()
+        .map(|file| TestSource {
+            path: &file.shown,
+            bytes: &file.bytes,
+            kind: file.kind,
+        })
+        .collect();
+    let tests = match parse_tests(&sources) {
+        Ok(tests) => tests,
+        Err(issues) => {
+            let mut outcome = failed((
+                "usage",
+                format!(
+                    "the policy tests have {}; fix them and run again",
+                    count(issues.len(), "error", "errors")
+                ),
+            ));
+            outcome.lines = issues.iter().map(ToString::to_string).collect();
+            return outcome;
+        }
+    };
+    if tests.is_empty() {
+        return failed((
+            "not-found",
+            format!("no policy tests found; add [[test]] tables to {TESTS_FILE} beside {shown} (policy.md §11)"),
+        ));
+    }
+    let run = run_tests(&policy, &tests);
+    PolicyRunOutcome {
+        exit_code: run.exit_code(require_coverage),
+        lines: run.text_lines(),
+        result: run.to_json(),
+        error: None,
+    }
+}
+
+/// The test files of a run: the files named, else the
+/// policy's own `[[test]]` tables and `heso.tests.toml` beside it when that exists.
+fn test_files(
+    policy_path: &Path,
+    policy_shown: &str,
+    policy_bytes: Vec<u8>,
+    named: &[PathBuf],
+) -> Result<Vec<TestFile>, RunError> {
+    if !named.is_empty() {
+        return named
+            .iter()
+            .map(|file| {
+                let shown = file.display().to_string();
+                let bytes = std::fs::read(file).map_err(|error| {
+                    (
+                        "not-found",
+                        format!("cannot read the tests file {shown}: {error}"),
+                    )
+                })?;
+                Ok(TestFile {
+                    shown,
+                    bytes,
+                    kind: TestFileKind::Tests,
+                })
+            })
+            .collect();
+    }
+    let mut files = vec![TestFile {
+        shown: policy_shown.to_owned(),
+        bytes: policy_bytes,
+        kind: TestFileKind::Policy,
+    }];
+    let beside = policy_path.with_file_name(TESTS_FILE);
+    match std::fs::read(&beside) {
+        Ok(bytes) => files.push(TestFile {
+            shown: TESTS_FILE.to_owned(),
+            bytes,
+            kind: TestFileKind::Tests,
+        }),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+        Err(error) => return Err(("not-found", format!("cannot read {TESTS_FILE}: {error}"))),
+    }
+    Ok(files)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -290,5 +432,85 @@ mod tests {
         assert_eq!(count(10_000, "rule", "rules"), "10,000 rules");
         assert_eq!(count(999, "rule", "rules"), "999 rules");
         assert_eq!(count(1_234_567, "rule", "rules"), "1,234,567 rules");
+    }
+
+    fn starter_project() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let key = heso_core::identity::PublicKey::from_base64(
+            "O2onvM62pC1io6jQKm8Nc2UyFXcd4kOmOsBIoYtZ2ik=",
+        )
+        .unwrap();
+        let starter = heso_core::starter::starter_policy(&key);
+        std::fs::write(dir.path().join("heso.toml"), starter).unwrap();
+        dir
+    }
+
+    /// policy.md §13: the starter's behaviour, shipped as `tests/policy/starter.tests.toml`.
+    #[test]
+    fn the_starter_passes_its_own_tests_with_full_coverage() {
+        let dir = starter_project();
+        let tests =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/policy/starter.tests.toml");
+        std::fs::copy(tests, dir.path().join(TESTS_FILE)).unwrap();
+        let outcome = run_policy_test(&location(dir.path(), None), &[], true);
+        assert_eq!(outcome.exit_code, 0, "{:#?}", outcome.lines);
+        assert_eq!(outcome.lines.last().unwrap(), "14 passed, 0 failed");
+        assert_eq!(outcome.result["uncovered_rules"], json!([]));
+    }
+
+    #[test]
+    fn failures_and_missing_coverage_exit_1() {
+        let dir = starter_project();
+        let tests =
+            "[[test]]\nname = \"wrong\"\naction = { verb = \"delete\" }\nexpect = \"allow\"\n";
+        std::fs::write(dir.path().join(TESTS_FILE), tests).unwrap();
+        let outcome = run_policy_test(&location(dir.path(), None), &[], false);
+        assert_eq!(outcome.exit_code, 1);
+        assert!(
+            outcome.lines[0].starts_with("FAIL wrong: "),
+            "{:?}",
+            outcome.lines
+        );
+        assert!(outcome.lines.contains(&"uncovered rules: llm.allow, tool.allow, http.allow, payment.large.requires_approval".to_owned()), "{:?}", outcome.lines);
+        let passing = "[[test]]\nname = \"ok\"\naction = { verb = \"delete\" }\nexpect = \"require_approval\"\n";
+        std::fs::write(dir.path().join(TESTS_FILE), passing).unwrap();
+        assert_eq!(
+            run_policy_test(&location(dir.path(), None), &[], false).exit_code,
+            0
+        );
+        assert_eq!(
+            run_policy_test(&location(dir.path(), None), &[], true).exit_code,
+            1
+        );
+    }
+
+    #[test]
+    fn input_problems_exit_2_and_a_broken_policy_exits_1() {
+        let dir = starter_project();
+        let none = run_policy_test(&location(dir.path(), None), &[], false);
+        assert_eq!(none.exit_code, 2);
+        assert!(none.error.unwrap().1.starts_with("no policy tests found"));
+        std::fs::write(dir.path().join(TESTS_FILE), "[[tests]]\n").unwrap();
+        let malformed = run_policy_test(&location(dir.path(), None), &[], false);
+        assert_eq!(malformed.exit_code, 2);
+        assert_eq!(malformed.lines.len(), 1);
+        assert!(
+            malformed.lines[0].starts_with("heso.tests.toml:1:1: "),
+            "{:?}",
+            malformed.lines
+        );
+        let missing = run_policy_test(
+            &location(dir.path(), None),
+            &[dir.path().join("nope.toml")],
+            false,
+        );
+        assert_eq!(missing.error.unwrap().0, "not-found");
+        std::fs::write(dir.path().join("heso.toml"), "version = 2\n").unwrap();
+        let broken = run_policy_test(&location(dir.path(), None), &[], false);
+        assert_eq!(broken.exit_code, 1);
+        assert_eq!(
+            broken.lines.last().unwrap(),
+            "fail: heso.toml has 2 errors; no tests ran"
+        );
     }
 }

@@ -1,5 +1,6 @@
 //! One module per command.
 
 pub(crate) mod init;
+pub(crate) mod policy;
 pub(crate) mod verify;
 pub(crate) mod version;
