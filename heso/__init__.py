@@ -6,7 +6,16 @@ first gated call.
 
 from heso._config import Config, current_config, init
 from heso._core import __version__
-from heso._errors import ConfigError, EngineError, HesoError, VerificationError
+from heso._errors import (
+    ConfigError,
+    EngineError,
+    HesoError,
+    PolicyError,
+    PolicyFloorError,
+    PolicyIssue,
+    PolicyParseError,
+    VerificationError,
+)
 from heso._verify import VerifyReport, verify
 
 __all__ = [
@@ -14,6 +23,10 @@ __all__ = [
     "ConfigError",
     "EngineError",
     "HesoError",
+    "PolicyError",
+    "PolicyFloorError",
+    "PolicyIssue",
+    "PolicyParseError",
     "VerificationError",
     "VerifyReport",
     "__version__",

@@ -3,8 +3,11 @@
 from os import PathLike
 from typing import TypedDict, final
 
+from heso._errors import PolicyIssue
+
 __all__ = [
     "OperatorKey",
+    "Policy",
     "__version__",
     "action_hash",
     "blake3_hex",
@@ -13,6 +16,9 @@ __all__ = [
     "fingerprint",
     "link_hash",
     "operator_pinning",
+    "policy_check",
+    "policy_explain",
+    "policy_test",
     "verify",
     "verify_chain",
     "verify_receipt",
@@ -73,6 +79,37 @@ def verify(
     color: bool = False,
     progress: bool = False,
 ) -> _VerifyOutput: ...
+
+@final
+class Policy:
+    @staticmethod
+    def load(data: bytes, path: str = "heso.toml") -> Policy: ...
+    @property
+    def policy_hash(self) -> str: ...
+    @property
+    def warnings(self) -> list[PolicyIssue]: ...
+    def evaluate(self, action: str) -> str: ...
+
+class _PolicyRunOutput(TypedDict):
+    exit_code: int
+    lines: list[str]
+    result: str | None
+    error: _VerifyError | None
+
+def policy_check(
+    path: str | None, *, project_root: str | None, cwd: str, deny_warnings: bool
+) -> _PolicyRunOutput: ...
+def policy_test(
+    files: list[str],
+    *,
+    policy: str | None,
+    project_root: str | None,
+    cwd: str,
+    require_coverage: bool,
+) -> _PolicyRunOutput: ...
+def policy_explain(
+    action: str, *, policy: str | None, project_root: str | None, cwd: str
+) -> _PolicyRunOutput: ...
 def canonicalize(json: bytes) -> bytes: ...
 def blake3_hex(data: bytes) -> str: ...
 def action_hash(content: bytes) -> str: ...

@@ -8,12 +8,21 @@ its attributes, so errors can cross process boundaries intact.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from heso._verify import VerifyReport
 
-__all__ = ["ConfigError", "EngineError", "HesoError", "VerificationError"]
+__all__ = [
+    "ConfigError",
+    "EngineError",
+    "HesoError",
+    "PolicyError",
+    "PolicyFloorError",
+    "PolicyIssue",
+    "PolicyParseError",
+    "VerificationError",
+]
 
 
 class HesoError(Exception):
@@ -58,6 +67,103 @@ class ConfigError(HesoError):
 
     def _attributes(self) -> dict[str, Any]:
         return {"variable": self.variable, "path": self.path}
+
+
+class PolicyIssue(NamedTuple):
+    """One error or warning of a policy file (policy.md §10), with its 1-based position.
+
+    ``line`` and ``column`` are 0 for issues about the whole file (an empty file, no rules).
+    """
+
+    code: str
+    path: str
+    line: int
+    column: int
+    message: str
+
+    def __str__(self) -> str:
+        """Return the issue as ``path:line:column: message``."""
+        if self.line == 0:
+            return self.message
+        return f"{self.path}:{self.line}:{self.column}: {self.message}"
+
+
+class PolicyError(HesoError):
+    """``heso.toml`` cannot be used: it does not load, or it breaks a floor.
+
+    Attributes:
+        path: The policy file.
+        issues: Every error found, in file order.
+    """
+
+    def __init__(self, message: str, *, path: Path, issues: tuple[PolicyIssue, ...]) -> None:
+        """Create the error from the issues the engine found."""
+        super().__init__(message)
+        self.path = path
+        self.issues = issues
+
+    def _attributes(self) -> dict[str, Any]:
+        return {"path": self.path, "issues": self.issues}
+
+
+class PolicyParseError(PolicyError):
+    """``heso.toml`` has syntax or validation errors; ``str()`` is the first one.
+
+    Attributes:
+        line: Line of the first issue.
+        column: Column of the first issue.
+        code: Code of the first issue (policy.md §10).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: Path,
+        issues: tuple[PolicyIssue, ...],
+        line: int,
+        column: int,
+        code: str,
+    ) -> None:
+        """Create the error; position and code are those of the first issue."""
+        super().__init__(message, path=path, issues=issues)
+        self.line = line
+        self.column = column
+        self.code = code
+
+    def _attributes(self) -> dict[str, Any]:
+        return {
+            **super()._attributes(),
+            "line": self.line,
+            "column": self.column,
+            "code": self.code,
+        }
+
+
+class PolicyFloorError(PolicyError):
+    """A rule would let a payment, delete, account change or data export run unattended.
+
+    Attributes:
+        rule_id: The first offending rule.
+        verb: Its verb.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: Path,
+        issues: tuple[PolicyIssue, ...],
+        rule_id: str,
+        verb: str,
+    ) -> None:
+        """Create the error; ``rule_id`` and ``verb`` name the first offending rule."""
+        super().__init__(message, path=path, issues=issues)
+        self.rule_id = rule_id
+        self.verb = verb
+
+    def _attributes(self) -> dict[str, Any]:
+        return {**super()._attributes(), "rule_id": self.rule_id, "verb": self.verb}
 
 
 class EngineError(HesoError):

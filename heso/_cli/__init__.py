@@ -6,15 +6,16 @@ refusals, 130 interrupted. A closed stdout pipe ends quietly with 0.
 
 from __future__ import annotations
 
-import difflib
 import os
 import sys
 import traceback
 
 import click
 
+from heso._cli._group import SuggestingGroup
 from heso._cli._output import EXIT_ERROR, CommandFailed, error
 from heso._cli.init import init_command
+from heso._cli.policy import policy_group
 from heso._cli.verify import verify_command
 from heso._cli.version import version_command
 from heso._core import __version__
@@ -22,22 +23,8 @@ from heso._core import __version__
 __all__ = ["cli", "main"]
 
 
-class _Group(click.Group):
-    """A group that suggests the closest command for a typo."""
-
-    def resolve_command(
-        self, ctx: click.Context, args: list[str]
-    ) -> tuple[str | None, click.Command | None, list[str]]:
-        name = args[0] if args else ""
-        if name and not name.startswith("-") and self.get_command(ctx, name) is None:
-            close = difflib.get_close_matches(name, self.list_commands(ctx), n=1)
-            hint = f"; did you mean `{close[0]}`?" if close else "; see `heso --help`"
-            raise click.UsageError(f"no such command `{name}`{hint}", ctx)
-        return super().resolve_command(ctx, args)
-
-
 @click.group(
-    cls=_Group,
+    cls=SuggestingGroup,
     invoke_without_command=True,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -50,6 +37,7 @@ def cli(ctx: click.Context) -> None:
 
 
 cli.add_command(init_command)
+cli.add_command(policy_group)
 cli.add_command(verify_command)
 cli.add_command(version_command)
 

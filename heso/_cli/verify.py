@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import sys
 from pathlib import Path
 
 import click
 
 from heso import _core
 from heso._cli._output import CommandFailed, envelope, print_json, warning
+from heso._cli._project import project_root, use_color
 
 __all__ = ["verify_command"]
 
@@ -63,8 +62,8 @@ def verify_command(
     quiet: bool,
 ) -> int:
     """Verify receipts offline: files, JSON arrays, JSON Lines, directories or - (stdin)."""
-    root = _project_root(project)
-    use_color = _use_color(color)
+    root = project_root(project)
+    colored = use_color(color)
     output = _core.verify(
         list(inputs),
         pubkeys=list(pubkeys),
@@ -72,7 +71,7 @@ def verify_command(
         no_pin=no_pin,
         all=show_all,
         project_root=root,
-        color=use_color,
+        color=colored,
         progress=not quiet,
     )
     error = output["error"]
@@ -89,21 +88,5 @@ def verify_command(
         print_json(envelope("verify", status, result, output["warnings"]))
     else:
         # click strips ANSI codes on non-terminals unless told the colour is wanted.
-        click.echo("\n".join(output["lines"]), color=use_color)
+        click.echo("\n".join(output["lines"]), color=colored)
     return status
-
-
-def _use_color(choice: str) -> bool:
-    """Colour on a terminal unless NO_COLOR is set or TERM is dumb; `always`/`never` force it."""
-    if choice != "auto":
-        return choice == "always"
-    return (
-        sys.stdout.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
-    )
-
-
-def _project_root(project: Path | None) -> str | None:
-    """`-C DIR`, then HESO_PROJECT_ROOT, then discovery; a directory without heso.toml is none."""
-    return _core.find_project_root(
-        Path.cwd(), explicit=project, env_root=os.environ.get("HESO_PROJECT_ROOT") or None
-    )

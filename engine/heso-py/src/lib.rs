@@ -2,6 +2,8 @@
 //! calls one function of `heso-core` or `heso-store`, and converts the result back. Exceptions
 //! are the classes of `heso._errors`, defined once in Python.
 
+mod policy;
+
 use std::path::{Path, PathBuf};
 
 use heso_store::env::EngineEnv;
@@ -374,6 +376,10 @@ fn verify_chain(
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", heso_core::VERSION)?;
     m.add_class::<OperatorKey>()?;
+    m.add_class::<policy::LoadedPolicy>()?;
+    m.add_function(wrap_pyfunction!(policy::policy_check, m)?)?;
+    m.add_function(wrap_pyfunction!(policy::policy_test, m)?)?;
+    m.add_function(wrap_pyfunction!(policy::policy_explain, m)?)?;
     m.add_function(wrap_pyfunction!(fingerprint, m)?)?;
     m.add_function(wrap_pyfunction!(find_project_root, m)?)?;
     m.add_function(wrap_pyfunction!(operator_pinning, m)?)?;

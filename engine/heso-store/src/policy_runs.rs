@@ -4,9 +4,11 @@
 
 use std::path::{Path, PathBuf};
 
+use heso_core::policy::explain::explain;
 use heso_core::policy::load::{load_policy, LoadedPolicy, PolicyIssue};
 use heso_core::policy::model::Policy;
 use heso_core::policy::testing::{parse_tests, run_tests, TestFileKind, TestSource};
+use heso_core::policy::wire::action_from_json;
 use heso_core::receipt::report::group;
 use serde_json::{json, Value};
 
@@ -282,6 +284,45 @@ pub fn run_policy_test(
         exit_code: run.exit_code(require_coverage),
         lines: run.text_lines(),
         result: run.to_json(),
+        error: None,
+    }
+}
+
+/// `policy explain` (cli.md §2.10): why an action, given as its JSON object, gets its decision
+/// under the policy. Exit 0, or 2 for a missing or invalid policy or a bad action.
+pub fn run_policy_explain(location: &PolicyLocation, action: &Value) -> PolicyRunOutcome {
+    let path = match location.policy_path() {
+        Ok(path) => path,
+        Err(error) => return failed(error),
+    };
+    let shown = shown_path(location, &path);
+    let bytes = match read_policy(&path, &shown) {
+        Ok(bytes) => bytes,
+        Err(error) => return failed(error),
+    };
+    let policy = match load_policy(&shown, &bytes) {
+        Ok(loaded) => loaded.policy,
+        Err(errors) => {
+            let mut outcome = failed((
+                "policy",
+                format!(
+                    "{shown} has {}; run `heso policy check` and fix them first",
+                    count(errors.len(), "error", "errors")
+                ),
+            ));
+            outcome.lines = errors.iter().map(ToString::to_string).collect();
+            return outcome;
+        }
+    };
+    let action = match action_from_json(action) {
+        Ok(action) => action,
+        Err(message) => return failed(("usage", message)),
+    };
+    let explanation = explain(&policy, &action);
+    PolicyRunOutcome {
+        exit_code: 0,
+        lines: explanation.text_lines(),
+        result: explanation.to_json(),
         error: None,
     }
 }

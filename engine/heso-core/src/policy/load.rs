@@ -82,7 +82,8 @@ const SUBJECT_KEYS: [&str; 2] = ["kind", "value"];
 /// The keys of a condition (policy.md §6.3).
 const CONDITION_KEYS: [&str; 4] = ["field", "op", "value", "display"];
 /// The keys of a `[[test]]` (policy.md §11).
-const TEST_KEYS: [&str; 6] = ["name", "action", "expect", "rule", "approvers", "redacted"];
+pub(crate) const TEST_KEYS: [&str; 6] =
+    ["name", "action", "expect", "rule", "approvers", "redacted"];
 /// The verbs of policy.md §6.2, and `any`.
 const VERBS: [&str; 8] = [
     "llm_call",
@@ -179,7 +180,7 @@ pub fn load_policy_detailed(path: &str, bytes: &[u8]) -> Result<LoadedPolicy, Lo
 }
 
 /// The file as UTF-8 text within the size limit, or the one issue that stops loading.
-fn decode<'b>(path: &str, bytes: &'b [u8]) -> Result<&'b str, PolicyIssue> {
+pub(crate) fn decode<'b>(path: &str, bytes: &'b [u8]) -> Result<&'b str, PolicyIssue> {
     let whole = |code, line, column, message| PolicyIssue {
         code,
         path: path.to_owned(),
@@ -218,7 +219,7 @@ fn decode<'b>(path: &str, bytes: &'b [u8]) -> Result<&'b str, PolicyIssue> {
 
 /// The one `syntax` issue of a file TOML refuses, with the parser's position and a one-line
 /// message.
-fn syntax_issue(path: &str, source: &str, error: &toml::de::Error) -> PolicyIssue {
+pub(crate) fn syntax_issue(path: &str, source: &str, error: &toml::de::Error) -> PolicyIssue {
     let offset = error.span().map_or(0, |span| span.start);
     let first_line = error.message().lines().next().unwrap_or("invalid TOML");
     let message = match first_line {
@@ -256,7 +257,7 @@ fn key_before(source: &str, offset: usize) -> Option<&str> {
 }
 
 /// The 1-based line and column (in Unicode scalar values) of a byte offset.
-fn position(source: &str, offset: usize) -> (usize, usize) {
+pub(crate) fn position(source: &str, offset: usize) -> (usize, usize) {
     let mut end = offset.min(source.len());
     while !source.is_char_boundary(end) {
         end -= 1;
@@ -269,7 +270,7 @@ fn position(source: &str, offset: usize) -> (usize, usize) {
 }
 
 /// A user value shown in a message, on one line.
-fn shown(text: &str) -> String {
+pub(crate) fn shown(text: &str) -> String {
     text.chars()
         .map(|c| {
             if c.is_control() {
@@ -282,7 +283,7 @@ fn shown(text: &str) -> String {
 }
 
 /// " (did you mean `x`?)" when a valid name is within edit distance 2, otherwise "".
-fn did_you_mean<S: AsRef<str>>(written: &str, valid: &[S]) -> String {
+pub(crate) fn did_you_mean<S: AsRef<str>>(written: &str, valid: &[S]) -> String {
     valid
         .iter()
         .map(|name| (edit_distance(written, name.as_ref()), name.as_ref()))
@@ -319,7 +320,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
 }
 
 /// The TOML type of a value, with its article, for `wrong-type` messages.
-fn type_name(value: &DeValue<'_>) -> &'static str {
+pub(crate) fn type_name(value: &DeValue<'_>) -> &'static str {
     match value {
         DeValue::String(_) => "a string",
         DeValue::Integer(_) => "an integer",
@@ -332,7 +333,7 @@ fn type_name(value: &DeValue<'_>) -> &'static str {
 }
 
 /// A TOML integer as an `i64`, or `None` when it does not fit.
-fn integer_value(value: &toml::de::DeInteger<'_>) -> Option<i64> {
+pub(crate) fn integer_value(value: &toml::de::DeInteger<'_>) -> Option<i64> {
     i64::from_str_radix(value.as_str(), value.radix()).ok()
 }
 
@@ -362,7 +363,7 @@ fn to_toml(value: &DeValue<'_>) -> Option<toml::Value> {
 }
 
 /// Whether a value was written as a `[table]` or `[[table]]` header rather than after a key.
-fn is_header(key: &Spanned<DeString<'_>>, item: &Spanned<DeValue<'_>>) -> bool {
+pub(crate) fn is_header(key: &Spanned<DeString<'_>>, item: &Spanned<DeValue<'_>>) -> bool {
     item.span().start < key.span().start
 }
 
@@ -401,7 +402,7 @@ fn is_allowed_endpoint(endpoint: &str) -> bool {
 }
 
 /// Whether an approver name is `[A-Za-z0-9_-]{1,64}`.
-fn is_approver_name(name: &str) -> bool {
+pub(crate) fn is_approver_name(name: &str) -> bool {
     (1..=64).contains(&name.len())
         && name
             .chars()
@@ -409,7 +410,7 @@ fn is_approver_name(name: &str) -> bool {
 }
 
 /// Whether a rule id is `[A-Za-z0-9][A-Za-z0-9._:-]{0,127}`.
-fn is_rule_id(id: &str) -> bool {
+pub(crate) fn is_rule_id(id: &str) -> bool {
     id.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
         && id.len() <= 128
         && id
@@ -418,7 +419,7 @@ fn is_rule_id(id: &str) -> bool {
 }
 
 /// A decision name of the file.
-fn decision_named(name: &str) -> Option<Decision> {
+pub(crate) fn decision_named(name: &str) -> Option<Decision> {
     match name {
         "allow" => Some(Decision::Allow),
         "block" => Some(Decision::Block),
@@ -429,10 +430,10 @@ fn decision_named(name: &str) -> Option<Decision> {
 }
 
 /// An error was recorded; whatever depended on the value is skipped.
-struct Reported;
+pub(crate) struct Reported;
 
 /// A key that may be absent, present, or present but wrong (already reported).
-type Got<T> = Result<Option<T>, Reported>;
+pub(crate) type Got<T> = Result<Option<T>, Reported>;
 
 /// One name of `[approvers]`.
 struct Approver {
@@ -452,16 +453,16 @@ struct Parts {
 }
 
 /// The validation state: the text for positions and what has been found so far.
-struct Loader<'s> {
-    path: &'s str,
-    source: &'s str,
+pub(crate) struct Loader<'s> {
+    pub(crate) path: &'s str,
+    pub(crate) source: &'s str,
     /// Errors with their byte offsets (`usize::MAX` for the whole file), for sorting.
-    errors: Vec<(usize, PolicyIssue)>,
-    warnings: Vec<(usize, PolicyIssue)>,
+    pub(crate) errors: Vec<(usize, PolicyIssue)>,
+    pub(crate) warnings: Vec<(usize, PolicyIssue)>,
 }
 
 impl Loader<'_> {
-    fn issue(
+    pub(crate) fn issue(
         &self,
         code: &'static str,
         offset: Option<usize>,
@@ -478,7 +479,7 @@ impl Loader<'_> {
         (offset.unwrap_or(usize::MAX), issue)
     }
 
-    fn error(&mut self, code: &'static str, offset: usize, message: String) -> Reported {
+    pub(crate) fn error(&mut self, code: &'static str, offset: usize, message: String) -> Reported {
         let issue = self.issue(code, Some(offset), message);
         self.errors.push(issue);
         Reported
@@ -489,13 +490,13 @@ impl Loader<'_> {
         self.warnings.push(issue);
     }
 
-    fn line_of(&self, offset: usize) -> usize {
+    pub(crate) fn line_of(&self, offset: usize) -> usize {
         position(self.source, offset).0
     }
 
     /// Reports every key of `table` that is not in `valid`; `place` completes the message, such
     /// as " in rule `tool.allow`".
-    fn unknown_keys(&mut self, table: &DeTable<'_>, valid: &[&str], place: &str) {
+    pub(crate) fn unknown_keys(&mut self, table: &DeTable<'_>, valid: &[&str], place: &str) {
         for (key, _) in table {
             let name = key.get_ref().as_ref();
             if !valid.contains(&name) {
@@ -509,7 +510,12 @@ impl Loader<'_> {
         }
     }
 
-    fn wrong_type(&mut self, name: &str, expected: &str, item: &Spanned<DeValue<'_>>) -> Reported {
+    pub(crate) fn wrong_type(
+        &mut self,
+        name: &str,
+        expected: &str,
+        item: &Spanned<DeValue<'_>>,
+    ) -> Reported {
         let message = format!(
             "`{name}` must be {expected}, found {}",
             type_name(item.get_ref())
@@ -518,7 +524,11 @@ impl Loader<'_> {
     }
 
     /// A string value of `table`, within the 64 KiB limit, with its offset.
-    fn string<'a>(&mut self, table: &'a DeTable<'_>, name: &str) -> Got<(&'a str, usize)> {
+    pub(crate) fn string<'a>(
+        &mut self,
+        table: &'a DeTable<'_>,
+        name: &str,
+    ) -> Got<(&'a str, usize)> {
         let Some((_, item)) = table.get_key_value(name) else {
             return Ok(None);
         };
@@ -563,7 +573,7 @@ impl Loader<'_> {
     }
 
     /// An array value of `table`, with its offset.
-    fn array<'a, 'i>(
+    pub(crate) fn array<'a, 'i>(
         &mut self,
         table: &'a DeTable<'i>,
         name: &str,
@@ -579,7 +589,11 @@ impl Loader<'_> {
     }
 
     /// Every string of an array, each with its offset; wrong items are reported.
-    fn strings<'a>(&mut self, name: &str, items: &'a DeArray<'_>) -> Option<Vec<(&'a str, usize)>> {
+    pub(crate) fn strings<'a>(
+        &mut self,
+        name: &str,
+        items: &'a DeArray<'_>,
+    ) -> Option<Vec<(&'a str, usize)>> {
         let mut out = Vec::new();
         let mut valid = true;
         for item in items {
@@ -1149,7 +1163,7 @@ impl Loader<'_> {
     }
 
     /// A required string of a rule with its offset; absence is reported at the header.
-    fn required_string<'a>(
+    pub(crate) fn required_string<'a>(
         &mut self,
         table: &'a DeTable<'_>,
         name: &str,

@@ -1,0 +1,194 @@
+//! Policy bindings: a loaded `heso.toml` that evaluates actions, and the `policy` commands of
+//! `heso`, which run the same engine functions as `heso-compliance`.
+
+use std::path::PathBuf;
+
+use heso_core::policy::eval::evaluate;
+use heso_core::policy::load::{load_policy_detailed, LoadFailure, PolicyIssue};
+use heso_core::policy::model::Policy;
+use heso_core::policy::wire::{action_from_json, evaluation_to_json};
+use heso_store::policy_runs::{
+    run_policy_check, run_policy_explain, run_policy_test, PolicyLocation, PolicyRunOutcome,
+};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyTuple};
+
+pyo3::import_exception!(heso._errors, PolicyParseError);
+pyo3::import_exception!(heso._errors, PolicyFloorError);
+
+/// A loaded, valid policy. Loading compiles every pattern once; `evaluate` is pure.
+#[pyclass(frozen, module = "heso._core", name = "Policy")]
+pub(crate) struct LoadedPolicy {
+    policy: Policy,
+    warnings: Vec<PolicyIssue>,
+}
+
+#[pymethods]
+impl LoadedPolicy {
+    /// Loads a policy from the file's bytes; `path` names it in messages. Raises
+    /// `PolicyParseError` or `PolicyFloorError` with every issue.
+    #[staticmethod]
+    #[pyo3(signature = (data, path = "heso.toml"))]
+    fn load(py: Python<'_>, data: &[u8], path: &str) -> PyResult<Self> {
+        match load_policy_detailed(path, data) {
+            Ok(loaded) => Ok(Self {
+                policy: loaded.policy,
+                warnings: loaded.warnings,
+            }),
+            Err(failure) => Err(policy_error(py, path, &failure)?),
+        }
+    }
+
+    /// Lowercase hex BLAKE3 of the file's bytes.
+    #[getter]
+    fn policy_hash(&self) -> &str {
+        &self.policy.policy_hash
+    }
+
+    /// The warnings found while loading, as `heso.PolicyIssue` values.
+    #[getter]
+    fn warnings<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyAny>>> {
+        self.warnings.iter().map(|w| issue_object(py, w)).collect()
+    }
+
+    /// Evaluates an action given as a JSON object (`verb`, `tool_name`, `target_host`,
+    /// `workflow`, `account`, `fields`); returns the evaluation as JSON text.
+    fn evaluate(&self, action: &str) -> PyResult<String> {
+        let value: serde_json::Value = serde_json::from_str(action).map_err(|e| {
+            pyo3::exceptions::PyValueError::new_err(format!("action is not JSON: {e}"))
+        })?;
+        let action = action_from_json(&value).map_err(pyo3::exceptions::PyValueError::new_err)?;
+        Ok(evaluation_to_json(&evaluate(&self.policy, &action)).to_string())
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "<heso._core.Policy {} rules, policy_hash {}>",
+            self.policy.rules.len(),
+            self.policy.policy_hash
+        )
+    }
+}
+
+/// A `heso.PolicyIssue` for an issue.
+fn issue_object<'py>(py: Python<'py>, issue: &PolicyIssue) -> PyResult<Bound<'py, PyAny>> {
+    py.import("heso._errors")?.getattr("PolicyIssue")?.call1((
+        issue.code,
+        issue.path.as_str(),
+        issue.line,
+        issue.column,
+        issue.message.as_str(),
+    ))
+}
+
+/// `PolicyFloorError` when the floors rejected the policy, else `PolicyParseError`; the message
+/// is the first issue, plus ` (and N more)`.
+fn policy_error(py: Python<'_>, path: &str, failure: &LoadFailure) -> PyResult<PyErr> {
+    let issues: Vec<Bound<'_, PyAny>> = failure
+        .issues
+        .iter()
+        .map(|issue| issue_object(py, issue))
+        .collect::<PyResult<_>>()?;
+    let first = failure.issues.first();
+    let mut message = first.map(ToString::to_string).unwrap_or_default();
+    if failure.issues.len() > 1 {
+        let more = failure.issues.len() - 1;
+        message = format!("{message} (and {more} more)");
+    }
+    let kwargs = PyDict::new(py);
+    kwargs.set_item("path", PathBuf::from(path))?;
+    kwargs.set_item("issues", PyTuple::new(py, issues)?)?;
+    let class = if let Some(floor) = failure.floors.first() {
+        kwargs.set_item("rule_id", floor.rule_id.as_str())?;
+        kwargs.set_item("verb", floor.verb.as_str())?;
+        py.get_type::<PolicyFloorError>()
+    } else {
+        kwargs.set_item("line", first.map_or(0, |i| i.line))?;
+        kwargs.set_item("column", first.map_or(0, |i| i.column))?;
+        kwargs.set_item("code", first.map_or("", |i| i.code))?;
+        py.get_type::<PolicyParseError>()
+    };
+    let error = class.call((message,), Some(&kwargs))?;
+    Ok(PyErr::from_value(error))
+}
+
+/// Where a `heso policy` command finds the policy.
+fn location(path: Option<PathBuf>, project_root: Option<PathBuf>, cwd: PathBuf) -> PolicyLocation {
+    PolicyLocation {
+        path,
+        project_root,
+        cwd,
+    }
+}
+
+/// The outcome of a policy command as a dict: `exit_code`, `lines`, `result` (JSON text, or
+/// None) and `error` (`{code, message}` or None).
+fn outcome_dict(py: Python<'_>, outcome: &PolicyRunOutcome) -> PyResult<Py<PyDict>> {
+    let dict = PyDict::new(py);
+    dict.set_item("exit_code", outcome.exit_code)?;
+    dict.set_item("lines", outcome.lines.clone())?;
+    let result = (!outcome.result.is_null()).then(|| outcome.result.to_string());
+    dict.set_item("result", result)?;
+    match &outcome.error {
+        Some((code, message)) => {
+            let error = PyDict::new(py);
+            error.set_item("code", *code)?;
+            error.set_item("message", message)?;
+            dict.set_item("error", error)?;
+        }
+        None => dict.set_item("error", py.None())?,
+    }
+    Ok(dict.unbind())
+}
+
+/// `policy check`, exactly as `heso-compliance policy check` runs it.
+#[pyfunction]
+#[pyo3(signature = (path, *, project_root, cwd, deny_warnings))]
+pub(crate) fn policy_check(
+    py: Python<'_>,
+    path: Option<PathBuf>,
+    project_root: Option<PathBuf>,
+    cwd: PathBuf,
+    deny_warnings: bool,
+) -> PyResult<Py<PyDict>> {
+    let location = location(path, project_root, cwd);
+    let outcome = py.detach(|| run_policy_check(&location, deny_warnings));
+    outcome_dict(py, &outcome)
+}
+
+/// `policy test`, exactly as `heso-compliance policy test` runs it.
+#[pyfunction]
+#[expect(
+    clippy::needless_pass_by_value,
+    reason = "PyO3 extracts arguments as owned values"
+)]
+#[pyo3(signature = (files, *, policy, project_root, cwd, require_coverage))]
+pub(crate) fn policy_test(
+    py: Python<'_>,
+    files: Vec<PathBuf>,
+    policy: Option<PathBuf>,
+    project_root: Option<PathBuf>,
+    cwd: PathBuf,
+    require_coverage: bool,
+) -> PyResult<Py<PyDict>> {
+    let location = location(policy, project_root, cwd);
+    let outcome = py.detach(|| run_policy_test(&location, &files, require_coverage));
+    outcome_dict(py, &outcome)
+}
+
+/// `policy explain` for an action given as JSON text.
+#[pyfunction]
+#[pyo3(signature = (action, *, policy, project_root, cwd))]
+pub(crate) fn policy_explain(
+    py: Python<'_>,
+    action: &str,
+    policy: Option<PathBuf>,
+    project_root: Option<PathBuf>,
+    cwd: PathBuf,
+) -> PyResult<Py<PyDict>> {
+    let action: serde_json::Value = serde_json::from_str(action)
+        .map_err(|e| pyo3::exceptions::PyValueError::new_err(format!("action is not JSON: {e}")))?;
+    let location = location(policy, project_root, cwd);
+    let outcome = py.detach(|| run_policy_explain(&location, &action));
+    outcome_dict(py, &outcome)
+}
