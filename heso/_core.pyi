@@ -8,6 +8,7 @@ from heso._errors import PolicyIssue
 __all__ = [
     "OperatorKey",
     "Policy",
+    "PolicyFile",
     "__version__",
     "action_hash",
     "blake3_hex",
@@ -89,6 +90,16 @@ class Policy:
     @property
     def warnings(self) -> list[PolicyIssue]: ...
     def evaluate(self, action: str) -> str: ...
+
+@final
+class PolicyFile:
+    def __init__(self, path: str | PathLike[str]) -> None: ...
+    def evaluate(self, action: str) -> str: ...
+    @property
+    def policy_hash(self) -> str: ...
+    def take_warning(self) -> str | None: ...
+    @property
+    def parse_count(self) -> int: ...
 
 class _PolicyRunOutput(TypedDict):
     exit_code: int

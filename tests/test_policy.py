@@ -4,6 +4,7 @@ errors, and ``policy check | test | explain`` from both programs as real subproc
 from __future__ import annotations
 
 import json
+import os
 import pickle
 import shutil
 from pathlib import Path
@@ -321,3 +322,67 @@ def test_explain_input_errors_are_one_line(
     assert ran.returncode == 2
     assert len(ran.stderr_lines) == 1
     assert ran.stderr_lines[0].startswith(f"heso: error: {message}"), ran.stderr
+
+
+# --- reload (policy.md §9, §14 item 4) -------------------------------------------------------
+
+ALLOW_TOOLS = TINY
+BLOCK_TOOLS = TINY.replace('decision = "allow"', 'decision = "block"')
+TOOL_CALL = json.dumps({"verb": "tool_call"})
+
+
+def _decision(watched: _core.PolicyFile) -> str:
+    decision: str = json.loads(watched.evaluate(TOOL_CALL))["decision"]
+    return decision
+
+
+def test_reload_sees_edits_fails_closed_and_recovers(tmp_path: Path) -> None:
+    policy = tmp_path / "heso.toml"
+    policy.write_text(ALLOW_TOOLS)
+    watched = _core.PolicyFile(policy)
+    assert _decision(watched) == "allow"
+    assert _decision(watched) == "allow"
+    assert watched.parse_count == 1, "an unchanged file is never parsed again"
+
+    policy.write_text(ALLOW_TOOLS + "scoep = 1\n")
+    with pytest.raises(heso.PolicyParseError) as broken:
+        _decision(watched)
+    assert broken.value.code == "unknown-key"
+    assert str(broken.value) == (
+        "heso.toml:7:1: unknown key `scoep` in rule `a` (did you mean `scope`?)"
+    )
+    assert broken.value.path == policy
+    warning = watched.take_warning()
+    assert warning is not None
+    assert warning.endswith("; every gated call is blocked until the file loads")
+    with pytest.raises(heso.PolicyParseError):
+        _decision(watched)
+    assert watched.take_warning() is None, "each distinct error is reported once"
+
+    policy.write_text(BLOCK_TOOLS)
+    assert _decision(watched) == "block"
+
+    policy.write_text('[[rule]]\nid = "x"\norder = 1\nverb = "delete"\ndecision = "allow"\n')
+    with pytest.raises(heso.PolicyFloorError) as floor:
+        _decision(watched)
+    assert (floor.value.rule_id, floor.value.verb) == ("x", "delete")
+
+    policy.unlink()
+    with pytest.raises(heso.PolicyParseError, match="was removed"):
+        _decision(watched)
+    policy.write_text(ALLOW_TOOLS)
+    assert _decision(watched) == "allow"
+
+
+def test_two_quick_edits_of_equal_size_are_both_seen(tmp_path: Path) -> None:
+    """The racily-clean case: same size and the very same mtime, as within one clock tick."""
+    policy = tmp_path / "heso.toml"
+    policy.write_text(ALLOW_TOOLS)
+    assert len(ALLOW_TOOLS) == len(BLOCK_TOOLS)
+    tick = policy.stat().st_mtime_ns
+    watched = _core.PolicyFile(policy)
+    assert _decision(watched) == "allow"
+    for text, expected in ((BLOCK_TOOLS, "block"), (ALLOW_TOOLS, "allow")):
+        policy.write_text(text)
+        os.utime(policy, ns=(tick, tick))
+        assert _decision(watched) == expected

@@ -377,6 +377,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", heso_core::VERSION)?;
     m.add_class::<OperatorKey>()?;
     m.add_class::<policy::LoadedPolicy>()?;
+    m.add_class::<policy::WatchedPolicy>()?;
     m.add_function(wrap_pyfunction!(policy::policy_check, m)?)?;
     m.add_function(wrap_pyfunction!(policy::policy_test, m)?)?;
     m.add_function(wrap_pyfunction!(policy::policy_explain, m)?)?;

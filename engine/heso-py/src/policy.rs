@@ -4,9 +4,11 @@
 use std::path::PathBuf;
 
 use heso_core::policy::eval::evaluate;
+use heso_core::policy::floors::FloorViolation;
 use heso_core::policy::load::{load_policy_detailed, LoadFailure, PolicyIssue};
 use heso_core::policy::model::Policy;
 use heso_core::policy::wire::{action_from_json, evaluation_to_json};
+use heso_store::policy_file::{PolicyFile, PolicyFileError};
 use heso_store::policy_runs::{
     run_policy_check, run_policy_explain, run_policy_test, PolicyLocation, PolicyRunOutcome,
 };
@@ -54,10 +56,7 @@ impl LoadedPolicy {
     /// Evaluates an action given as a JSON object (`verb`, `tool_name`, `target_host`,
     /// `workflow`, `account`, `fields`); returns the evaluation as JSON text.
     fn evaluate(&self, action: &str) -> PyResult<String> {
-        let value: serde_json::Value = serde_json::from_str(action).map_err(|e| {
-            pyo3::exceptions::PyValueError::new_err(format!("action is not JSON: {e}"))
-        })?;
-        let action = action_from_json(&value).map_err(pyo3::exceptions::PyValueError::new_err)?;
+        let action = parse_action(action)?;
         Ok(evaluation_to_json(&evaluate(&self.policy, &action)).to_string())
     }
 
@@ -84,21 +83,36 @@ fn issue_object<'py>(py: Python<'py>, issue: &PolicyIssue) -> PyResult<Bound<'py
 /// `PolicyFloorError` when the floors rejected the policy, else `PolicyParseError`; the message
 /// is the first issue, plus ` (and N more)`.
 fn policy_error(py: Python<'_>, path: &str, failure: &LoadFailure) -> PyResult<PyErr> {
-    let issues: Vec<Bound<'_, PyAny>> = failure
+    let mut message = failure
         .issues
-        .iter()
-        .map(|issue| issue_object(py, issue))
-        .collect::<PyResult<_>>()?;
-    let first = failure.issues.first();
-    let mut message = first.map(ToString::to_string).unwrap_or_default();
+        .first()
+        .map(ToString::to_string)
+        .unwrap_or_default();
     if failure.issues.len() > 1 {
         let more = failure.issues.len() - 1;
         message = format!("{message} (and {more} more)");
     }
+    policy_exception(py, &message, path, &failure.issues, failure.floors.first())
+}
+
+/// Builds `PolicyFloorError` (when a floor violation is given) or `PolicyParseError` (position
+/// and code of the first issue) with every issue attached.
+fn policy_exception(
+    py: Python<'_>,
+    message: &str,
+    path: &str,
+    issues: &[PolicyIssue],
+    floor: Option<&FloorViolation>,
+) -> PyResult<PyErr> {
+    let objects: Vec<Bound<'_, PyAny>> = issues
+        .iter()
+        .map(|issue| issue_object(py, issue))
+        .collect::<PyResult<_>>()?;
+    let first = issues.first();
     let kwargs = PyDict::new(py);
     kwargs.set_item("path", PathBuf::from(path))?;
-    kwargs.set_item("issues", PyTuple::new(py, issues)?)?;
-    let class = if let Some(floor) = failure.floors.first() {
+    kwargs.set_item("issues", PyTuple::new(py, objects)?)?;
+    let class = if let Some(floor) = floor {
         kwargs.set_item("rule_id", floor.rule_id.as_str())?;
         kwargs.set_item("verb", floor.verb.as_str())?;
         py.get_type::<PolicyFloorError>()
@@ -110,6 +124,75 @@ fn policy_error(py: Python<'_>, path: &str, failure: &LoadFailure) -> PyResult<P
     };
     let error = class.call((message,), Some(&kwargs))?;
     Ok(PyErr::from_value(error))
+}
+
+/// `heso.toml` watched for changes (policy.md §9): the policy of a long-lived engine handle.
+/// Each call `stat`s the file and re-reads it only when it may have changed; a broken edit fails
+/// every call closed until the file loads again.
+#[pyclass(frozen, module = "heso._core", name = "PolicyFile")]
+pub(crate) struct WatchedPolicy {
+    file: PolicyFile,
+}
+
+#[pymethods]
+impl WatchedPolicy {
+    /// Watches the policy file at `path`; nothing is read until the first call.
+    #[new]
+    fn new(path: PathBuf) -> Self {
+        Self {
+            file: PolicyFile::new(path),
+        }
+    }
+
+    /// Evaluates an action (JSON text) under the current policy; returns the evaluation as JSON
+    /// text. Raises `PolicyParseError` / `PolicyFloorError` while the file does not load.
+    fn evaluate(&self, py: Python<'_>, action: &str) -> PyResult<String> {
+        let action = parse_action(action)?;
+        let loaded = py.detach(|| self.file.current());
+        let loaded = loaded.map_err(|error| self.exception(py, &error))?;
+        Ok(evaluation_to_json(&evaluate(&loaded.policy, &action)).to_string())
+    }
+
+    /// The `policy_hash` of the current policy. Raises as `evaluate` does.
+    #[getter]
+    fn policy_hash(&self, py: Python<'_>) -> PyResult<String> {
+        let loaded = py.detach(|| self.file.current());
+        let loaded = loaded.map_err(|error| self.exception(py, &error))?;
+        Ok(loaded.policy.policy_hash.clone())
+    }
+
+    /// The warning line for a load error not reported before (once per distinct error), without
+    /// the `heso: warning: ` prefix; None otherwise.
+    fn take_warning(&self) -> Option<String> {
+        self.file.take_warning()
+    }
+
+    /// How many times the file was parsed: it is never re-parsed while unchanged.
+    #[getter]
+    fn parse_count(&self) -> u64 {
+        self.file.parse_count()
+    }
+}
+
+impl WatchedPolicy {
+    fn exception(&self, py: Python<'_>, error: &PolicyFileError) -> PyErr {
+        let path = self.file.path().display().to_string();
+        policy_exception(
+            py,
+            &error.to_string(),
+            &path,
+            error.issues(),
+            error.floor_violation(),
+        )
+        .unwrap_or_else(|conversion| conversion)
+    }
+}
+
+/// An action from its JSON text.
+fn parse_action(action: &str) -> PyResult<heso_core::policy::condition::Action> {
+    let value: serde_json::Value = serde_json::from_str(action)
+        .map_err(|e| pyo3::exceptions::PyValueError::new_err(format!("action is not JSON: {e}")))?;
+    action_from_json(&value).map_err(pyo3::exceptions::PyValueError::new_err)
 }
 
 /// Where a `heso policy` command finds the policy.
