@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -17,6 +17,9 @@ from heso import _core
 from heso._cli._group import SuggestingGroup
 from heso._cli._output import CommandFailed, envelope, print_json
 from heso._cli._project import project_root
+
+if TYPE_CHECKING:
+    from heso._core import _PolicyRunOutput
 
 __all__ = ["policy_group"]
 
@@ -199,7 +202,7 @@ def _fields(assignments: tuple[str, ...], fields_json: str | None) -> dict[str, 
     return fields
 
 
-def _report(command: str, output: dict[str, Any], *, as_json: bool) -> int:
+def _report(command: str, output: _PolicyRunOutput, *, as_json: bool) -> int:
     """Print an engine outcome as ``heso-compliance`` prints it and return its exit status."""
     error = output["error"]
     if error is not None:
