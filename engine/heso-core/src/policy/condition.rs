@@ -831,7 +831,7 @@ fn toml_to_json(value: &toml::Value) -> Result<Value, TomlProblem> {
 /// Writes an operand as `rule_display` prints values (policy.md §12): strings as RFC 8785 JSON
 /// strings, integers in decimal, floats in ECMAScript shortest form, booleans, arrays as
 /// `[a, b]`.
-fn write_display_value(out: &mut String, value: &Value) {
+pub(crate) fn write_display_value(out: &mut String, value: &Value) {
     match value {
         Value::Number(number) => {
             // Integers print every digit; canonical JSON would round those beyond 2^53.

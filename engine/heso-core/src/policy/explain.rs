@@ -26,8 +26,7 @@ use std::fmt::Write as _;
 
 use serde_json::{json, Value};
 
-use crate::json::canonicalize;
-use crate::policy::condition::{Action, Condition, Op, Resolved};
+use crate::policy::condition::{write_display_value, Action, Condition, Op, Resolved};
 use crate::policy::display::qstr;
 use crate::policy::eval::{evaluate, Evaluation, DEFAULT_RULE, FLOOR_RULE};
 use crate::policy::load::shown;
@@ -74,6 +73,8 @@ pub enum SkipReason {
     },
     /// A condition is false.
     Condition {
+        /// Which of the rule's conditions, counting from 1 in the order written.
+        position: usize,
         /// The condition's text in `rule_display` ([`Condition::display_text`]).
         text: String,
         /// The condition's field path, as written.
@@ -103,7 +104,9 @@ impl SkipReason {
                 format!("host {} not in scope {scope}", shown(host))
             }
             Self::NoHost { scope } => format!("no host, scope is {scope}"),
-            Self::Condition { text, field, found } => {
+            Self::Condition {
+                text, field, found, ..
+            } => {
                 let field = shown(field);
                 let found = match found {
                     Found::Value(value) => format!("{field} = {value}"),
@@ -220,8 +223,13 @@ fn skip_reason(rule: &Rule, action: &Action) -> Option<SkipReason> {
             None => SkipReason::NoHost { scope },
         });
     }
-    let failing = rule.conditions.iter().find(|c| !c.evaluate(action))?;
+    let (index, failing) = rule
+        .conditions
+        .iter()
+        .enumerate()
+        .find(|(_, c)| !c.evaluate(action))?;
     Some(SkipReason::Condition {
+        position: index + 1,
         text: failing.display_text(),
         field: failing.field.as_str().to_owned(),
         found: found(failing, action),
@@ -255,6 +263,7 @@ fn found(condition: &Condition, action: &Action) -> Found {
 /// conditions ask exactly that, so they get none.
 fn missing_note(rule: &Rule, reason: &SkipReason) -> Option<String> {
     let SkipReason::Condition {
+        position,
         field,
         found: Found::Missing,
         ..
@@ -264,8 +273,8 @@ fn missing_note(rule: &Rule, reason: &SkipReason) -> Option<String> {
     };
     let condition = rule
         .conditions
-        .iter()
-        .find(|c| c.field.as_str() == field && !matches!(c.op, Op::Exists(_)))?;
+        .get(position.checked_sub(1)?)
+        .filter(|c| !matches!(c.op, Op::Exists(_)))?;
     Some(format!(
         "`{}` is missing, so condition {} of rule `{}` is false (a missing field makes every condition false except `exists`); to catch actions without it, add a rule with {{ field = {}, op = \"exists\", value = false }}",
         shown(field),
@@ -275,29 +284,11 @@ fn missing_note(rule: &Rule, reason: &SkipReason) -> Option<String> {
     ))
 }
 
-/// A field value as `rule_display` writes values (policy.md §12): strings as JSON strings,
-/// integers in decimal (every digit), floats in ECMAScript shortest form, booleans and `null`,
-/// arrays as `[a, b]`, objects as RFC 8785 JSON.
+/// A field value as `rule_display` writes values (policy.md §12).
 fn value_text(value: &Value) -> String {
-    match value {
-        Value::Number(number) => {
-            if let Some(unsigned) = number.as_u64() {
-                unsigned.to_string()
-            } else if let Some(signed) = number.as_i64() {
-                signed.to_string()
-            } else {
-                let float = number.as_f64().unwrap_or_default();
-                ryu_js::Buffer::new().format_finite(float).to_owned()
-            }
-        }
-        Value::Array(items) => {
-            let items: Vec<String> = items.iter().map(value_text).collect();
-            format!("[{}]", items.join(", "))
-        }
-        Value::Null | Value::Bool(_) | Value::String(_) | Value::Object(_) => {
-            String::from_utf8_lossy(&canonicalize(value)).into_owned()
-        }
-    }
+    let mut text = String::new();
+    write_display_value(&mut text, value);
+    text
 }
 
 /// A scope as skip reasons write it: `*`, one pattern (`api.example.com`, `*.ngrok.io`,
@@ -791,6 +782,28 @@ decision: require_approval by policy.floor.unmatched
         );
         assert_eq!(present.rules.len(), 1);
         assert_eq!(present.evaluation.rule_id, "host.dev");
+    }
+
+    #[test]
+    fn the_note_is_about_the_failing_condition_only() {
+        let policy = policy(
+            "default_decision = \"allow\"\n[[rule]]\nid = \"r\"\norder = 1\nverb = \"any\"\nconditions = [{ field = \"env\", op = \"exists\" }, { field = \"env\", op = \"eq\", value = \"prod\" }]\ndecision = \"block\"\n",
+        );
+        let explanation = explain(&policy, &action(&json!({"verb": "llm_call"})));
+        assert_eq!(
+            explanation.rules[0].skip,
+            Some(SkipReason::Condition {
+                position: 1,
+                text: "env exists".to_owned(),
+                field: "env".to_owned(),
+                found: Found::Missing,
+            })
+        );
+        assert_eq!(explanation.rules[0].note, None);
+        assert!(!explanation
+            .text_lines()
+            .iter()
+            .any(|line| line.starts_with("note:")));
     }
 
     #[test]

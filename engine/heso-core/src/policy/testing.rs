@@ -7,12 +7,12 @@
 //! Tests are parsed as strictly as the policy (policy.md §10): unknown keys with "did you mean",
 //! wrong types, bad values, duplicate names across the whole run, every error with its position
 //! and in file order. The action of a test is built by
-//! [`action_from_json`](crate::policy::wire::action_from_json), so it gets exactly the defaults
+//! [`action_from_json`], so it gets exactly the defaults
 //! every other caller gets (`tool_name = "test"`, `workflow` and `account` `default`, no host,
 //! no fields).
 //!
-//! A failing test is reported on one line, `FAIL <name>: expected <what>, got <what> (rule
-//! `<id>`)`, naming the first expectation that does not hold, in the order decision and rule,
+//! A failing test is reported on one line, ``FAIL <name>: expected <what>, got <what> (rule
+//! `<id>`)``, naming the first expectation that does not hold, in the order decision and rule,
 //! approvers, redacted. See [`Mismatch`] for the exact wording of each kind.
 
 use std::collections::{HashMap, HashSet};
@@ -32,7 +32,7 @@ use crate::policy::wire::{action_from_json, ACTION_VERBS};
 use crate::receipt::report::group;
 
 /// The keys of a test's `action` table (policy.md §11), as
-/// [`action_from_json`](crate::policy::wire::action_from_json) reads them.
+/// [`action_from_json`] reads them.
 const ACTION_KEYS: [&str; 6] = [
     "verb",
     "tool_name",
@@ -494,7 +494,7 @@ fn expected_list(
 /// The first expectation of a test that does not hold, in the order they are checked.
 ///
 /// Each kind has its own wording in [`TestResult::message`], always
-/// `expected <what>, got <what> (rule `<id>`)` with the rule that actually decided:
+/// ``expected <what>, got <what> (rule `<id>`)`` with the rule that actually decided:
 ///
 /// * [`Mismatch::Decision`]: `` expected allow, got require_approval (rule `policy.floor.unmatched`) ``;
 ///   when the test names a `rule`, the expectation says which rule should decide and the
