@@ -21,6 +21,7 @@ use crate::policy::floors::{floor_violations, FloorViolation};
 use crate::policy::model::{ApprovalRule, Decision, Policy, Rule, Subject};
 use crate::policy::scope::{Scope, ScopeError};
 use crate::policy::shadow::shadowed_rules;
+use crate::policy::testing::parse_test;
 
 /// The largest `heso.toml`, in bytes (policy.md §1).
 const MAX_FILE_BYTES: usize = 1024 * 1024;
@@ -1674,7 +1675,8 @@ impl Loader<'_> {
 }
 
 impl Loader<'_> {
-    /// `[[test]]` tables (policy.md §11): accepted, lightly checked, and warned about.
+    /// `[[test]]` tables (policy.md §11): validated exactly as the test runner reads them (so a
+    /// policy that loads has tests that parse), and warned about.
     fn tests(&mut self, table: &DeTable<'_>) {
         let Some((_, item)) = table.get_key_value("test") else {
             return;
@@ -1686,53 +1688,9 @@ impl Loader<'_> {
             let message = "[[test]] tables in heso.toml change policy_hash whenever a test changes; move them to heso.tests.toml".to_owned();
             self.warn("test-in-policy", Some(first.span().start), message);
         }
-        let mut seen: HashMap<String, usize> = HashMap::new();
+        let mut seen = HashMap::new();
         for item in items {
-            let Some(test) = item.get_ref().as_table() else {
-                self.wrong_type("test", "a table", item);
-                continue;
-            };
-            let header = item.span().start;
-            let line = self.line_of(header);
-            let label = match test
-                .get_key_value("name")
-                .and_then(|(_, name)| name.get_ref().as_str())
-            {
-                Some(name) => format!("test `{}`", shown(name)),
-                None => format!("the test at line {line}"),
-            };
-            self.unknown_keys(test, &TEST_KEYS, &format!(" in {label}"));
-            if let Some((name, offset)) = self.required_string(test, "name", header, &label) {
-                let length = name.chars().count();
-                if !(1..=200).contains(&length) {
-                    let message =
-                        format!("test name must be 1 to 200 characters long, found {length}");
-                    self.error("bad-value", offset, message);
-                } else if let Some(first) = seen.get(name) {
-                    let message = format!(
-                        "duplicate test name `{}` (first defined at line {first})",
-                        shown(name)
-                    );
-                    self.error("duplicate-id", offset, message);
-                } else {
-                    seen.insert(name.to_owned(), line);
-                }
-            }
-            match test.get_key_value("action") {
-                None => {
-                    self.error("missing-key", header, format!("{label} has no `action`"));
-                }
-                Some((_, action)) if !action.get_ref().is_table() => {
-                    self.wrong_type("action", "a table", action);
-                }
-                Some(_) => {}
-            }
-            if let Some((expect, offset)) = self.required_string(test, "expect", header, &label) {
-                if decision_named(expect).is_none() {
-                    let message = format!("unknown expect `{}`; expected one of allow, block, redact, require_approval", shown(expect));
-                    self.error("bad-value", offset, message);
-                }
-            }
+            parse_test(self, item, &mut seen);
         }
     }
 }
@@ -2129,7 +2087,10 @@ mod tests {
             "{text}[[test]]\nname = \"t\"\nexpect = \"maybe\"\naction = {{ verb = \"x\" }}\n"
         );
         let summary: Vec<(&str, usize)> = errors(&dup).iter().map(|i| (i.code, i.line)).collect();
-        assert_eq!(summary, [("duplicate-id", 13), ("bad-value", 14)]);
+        assert_eq!(
+            summary,
+            [("duplicate-id", 13), ("bad-value", 14), ("bad-value", 15)]
+        );
     }
 
     #[test]

@@ -116,7 +116,7 @@ pub fn parse_tests(sources: &[TestSource<'_>]) -> Result<Vec<PolicyTest>, Vec<Po
 }
 
 /// Where each test name was first defined: the file and the line of its header.
-type Seen = HashMap<String, (String, usize)>;
+pub(crate) type Seen = HashMap<String, (String, usize)>;
 
 /// The tests of one file, or its errors in file order.
 fn parse_source(
@@ -207,7 +207,7 @@ fn tests_file_keys(loader: &mut Loader<'_>, table: &DeTable<'_>) {
 }
 
 /// One `[[test]]`, or `None` when something in it is wrong (and reported).
-fn parse_test(
+pub(crate) fn parse_test(
     loader: &mut Loader<'_>,
     item: &Spanned<DeValue<'_>>,
     seen: &mut Seen,
