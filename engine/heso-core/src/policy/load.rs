@@ -640,7 +640,8 @@ impl Loader<'_> {
                 "rule" | "rules"
             )
         });
-        if !has_rule_table && default_decision.is_none() {
+        // A default_decision written with a wrong value is reported as such, not as "no rules".
+        if !has_rule_table && !table.contains_key("default_decision") {
             let message = format!(
                 "{} has no [[rule]]; add rules, or set default_decision explicitly",
                 self.path
