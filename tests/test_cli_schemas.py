@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -24,6 +25,9 @@ DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_FILES = (
     "envelope.schema.json",
     "init.schema.json",
+    "policy-check.schema.json",
+    "policy-explain.schema.json",
+    "policy-test.schema.json",
     "verify.schema.json",
     "version-heso.schema.json",
     "version-heso-compliance.schema.json",
@@ -232,6 +236,234 @@ def test_heso_compliance_version_document(cli: Cli) -> None:
     assert cli.engine("--version").stdout == f"heso-compliance {version}\n"
 
 
+# ---- policy check, test and explain ----
+
+STARTER_TESTS = Path(__file__).resolve().parent / "policy" / "starter.tests.toml"
+# Loads with two errors: an unsupported version, and `[[rules]]` for `[[rule]]`.
+BROKEN_POLICY = "version = 2\n[[rules]]\n"
+APPROVER_KEY = "bnoc3Smwt4/ROvTFWY/v9O8qlxZuPKby5Pv8zYBQW/E="
+# A floor (no rule for payments without a host), an approval with a key and a redaction; the
+# disabled rule is listed by explain as skipped.
+EXPLAIN_POLICY = f"""\
+version = 1
+default_decision = "block"
+
+[approvers]
+finance = ["{APPROVER_KEY}"]
+
+[[rule]]
+id = "llm.allow"
+order = 10
+verb = "llm_call"
+decision = "allow"
+enabled = false
+
+[[rule]]
+id = "export.redact"
+order = 20
+verb = "data_export"
+conditions = [{{ field = "table", op = "eq", value = "users" }}]
+decision = "redact"
+redact = ["email", "card.number"]
+
+[[rule]]
+id = "payment.large"
+order = 30
+verb = "payment"
+scope = "api.stripe.com"
+conditions = [{{ field = "amount", op = "gt", value = 1000 }}]
+decision = "require_approval"
+approvers = ["finance"]
+sla_minutes = 60
+"""
+
+
+def new_project(cli: Cli) -> tuple[Path, dict[str, Any]]:
+    """A project made by `heso-compliance init`: its directory and its operator key (the starter
+    policy pins it)."""
+    ran = cli.engine("init", "proj", "--json")
+    assert ran.returncode == 0, ran.stderr
+    return cli.cwd / "proj", json.loads(ran.stdout)["result"]["operator"]
+
+
+def policy_documents(
+    cli: Cli, cwd: Path, verb: str, *args: str, exit_code: int
+) -> dict[str, dict[str, Any]]:
+    """`policy <verb> --json ARGS` from both programs in `cwd`, each document checked against its
+    schemas; both must exit `exit_code` and print the same `result`."""
+    documents = {}
+    for program in PROGRAMS:
+        ran = cli.run(program, "policy", verb, "--json", *args, cwd=cwd)
+        assert ran.returncode == exit_code, ran.stderr
+        documents[program] = checked_document(
+            ran, program, f"policy {verb}", f"policy-{verb}.schema.json"
+        )
+        if exit_code == 2:
+            assert ran.stderr_lines == [
+                f"{program}: error: {documents[program]['error']['message']}"
+            ]
+    assert documents["heso"]["result"] == documents["heso-compliance"]["result"]
+    assert documents["heso"]["error"] == documents["heso-compliance"]["error"]
+    return documents
+
+
+def test_policy_check_document_of_a_new_project(cli: Cli) -> None:
+    project, operator = new_project(cli)
+    result = policy_documents(cli, project, "check", exit_code=0)["heso"]["result"]
+    assert Path(result["path"]).resolve() == (project / "heso.toml").resolve()
+    assert (result["rules"], result["enabled_rules"]) == (5, 5)
+    assert result["approver_names"] == ["security-admin"]
+    assert result["operator_keys"] == [
+        {"public_key": operator["public_key"], "fingerprint": operator["fingerprint"]}
+    ]
+    assert result["errors"] == []
+    assert [(w["code"], w["path"]) for w in result["warnings"]] == [
+        ("approver-without-keys", "heso.toml")
+    ]
+    text = cli.heso("policy", "check", cwd=project).stdout
+    assert f"policy_hash {result['policy_hash'][:12]}…" in text
+
+
+def test_policy_check_document_of_a_broken_policy(cli: Cli) -> None:
+    (cli.cwd / "heso.toml").write_text(BROKEN_POLICY)
+    result = policy_documents(cli, cli.cwd, "check", exit_code=1)["heso"]["result"]
+    assert [(e["code"], e["line"], e["column"]) for e in result["errors"]] == [
+        ("bad-value", 1, 11),
+        ("unknown-key", 2, 1),
+    ]
+    assert result["warnings"] == []
+    assert result["rules"] is result["enabled_rules"] is None
+    assert result["approver_names"] is result["operator_keys"] is None
+
+
+def test_policy_check_documents_without_a_policy(cli: Cli) -> None:
+    missing = policy_documents(cli, cli.cwd, "check", "nope.toml", exit_code=2)["heso"]
+    assert missing["result"] is None
+    assert missing["error"] == {
+        "code": "not-found",
+        "message": "nope.toml not found; run `heso init` to create a starter policy, "
+        "or pass the policy's path",
+    }
+    nowhere = policy_documents(cli, cli.cwd, "check", exit_code=2)["heso"]
+    assert nowhere["result"] is None
+    assert nowhere["error"]["code"] == "no-project"
+
+
+def test_policy_test_document_of_the_starter_tests(cli: Cli) -> None:
+    project, _ = new_project(cli)
+    shutil.copy(STARTER_TESTS, project / "heso.tests.toml")
+    result = policy_documents(cli, project, "test", exit_code=0)["heso"]["result"]
+    assert result["failed"] == 0
+    assert result["passed"] == len(result["tests"]) > 0
+    assert result["uncovered_rules"] == []
+    assert "policy_errors" not in result
+    assert {test["file"] for test in result["tests"]} == {"heso.tests.toml"}
+    decisions = {test["actual"]["decision"] for test in result["tests"]}
+    assert decisions == {"allow", "require_approval"}
+
+
+def test_policy_test_document_of_failing_tests(cli: Cli) -> None:
+    project, _ = new_project(cli)
+    (project / "heso.tests.toml").write_text(
+        '[[test]]\nname = "deletes are allowed"\naction = { verb = "delete" }\nexpect = "allow"\n'
+        "\n"
+        '[[test]]\nname = "large payments need finance"\n'
+        'action = { verb = "payment", fields = { amount = 5000 } }\n'
+        'expect = "require_approval"\napprovers = ["finance"]\n'
+    )
+    result = policy_documents(cli, project, "test", exit_code=1)["heso"]["result"]
+    assert (result["passed"], result["failed"]) == (0, 2)
+    assert [(test["name"], test["line"], test["passed"]) for test in result["tests"]] == [
+        ("deletes are allowed", 1, False),
+        ("large payments need finance", 6, False),
+    ]
+    assert [test["message"] for test in result["tests"]] == [
+        "expected allow, got require_approval (rule `delete.requires_approval`)",
+        "expected approvers `finance`, got `security-admin` "
+        "(rule `payment.large.requires_approval`)",
+    ]
+    assert result["tests"][1]["expected"]["approvers"] == ["finance"]
+    assert result["tests"][1]["actual"]["approvers"] == ["security-admin"]
+    assert result["uncovered_rules"] == ["llm.allow", "tool.allow", "http.allow"]
+
+
+def test_policy_test_document_when_the_policy_does_not_load(cli: Cli) -> None:
+    (cli.cwd / "heso.toml").write_text(BROKEN_POLICY)
+    shutil.copy(STARTER_TESTS, cli.cwd / "heso.tests.toml")
+    result = policy_documents(cli, cli.cwd, "test", exit_code=1)["heso"]["result"]
+    assert (result["tests"], result["passed"], result["failed"]) == ([], 0, 0)
+    assert result["uncovered_rules"] == []
+    assert [error["code"] for error in result["policy_errors"]] == ["bad-value", "unknown-key"]
+
+
+@dataclass(frozen=True)
+class ExplainCase:
+    """A `heso policy explain --json` run over EXPLAIN_POLICY and the result it must give."""
+
+    name: str
+    args: tuple[str, ...]
+    decision: str
+    rule_id: str
+    results: tuple[str, ...]  # each listed rule's `result`, in order
+
+
+EXPLAIN_CASES = (
+    ExplainCase(
+        "floor",
+        ("--verb", "payment", "--tool", "charge_card", "--field", "amount=500"),
+        "block",
+        "policy.floor.unmatched",
+        ("skip", "skip", "skip"),
+    ),
+    ExplainCase(
+        "approval",
+        ("--verb", "payment", "--host", "API.Stripe.com", "--field", "amount=5000"),
+        "require_approval",
+        "payment.large",
+        ("skip", "skip", "match"),
+    ),
+    ExplainCase(
+        "redact",
+        ("--verb", "data_export", "--field", "table=users", "--field", "email=a@b.c"),
+        "redact",
+        "export.redact",
+        ("skip", "match"),
+    ),
+)
+
+
+@pytest.mark.parametrize("case", EXPLAIN_CASES, ids=lambda case: case.name)
+def test_policy_explain_documents(cli: Cli, case: ExplainCase) -> None:
+    (cli.cwd / "heso.toml").write_text(EXPLAIN_POLICY)
+    ran = cli.heso("policy", "explain", "--json", *case.args)
+    assert ran.returncode == 0, ran.stderr
+    result = checked_document(ran, "heso", "policy explain", "policy-explain.schema.json")["result"]
+    assert (result["decision"], result["rule_id"]) == (case.decision, case.rule_id)
+    assert tuple(rule["result"] for rule in result["rules"]) == case.results
+    assert result["rules"][0] == {
+        "id": "llm.allow",
+        "order": 10,
+        "result": "skip",
+        "reason": "disabled",
+        "note": None,
+    }
+    if case.decision == "require_approval":
+        assert result["action"]["target_host"] == "api.stripe.com"
+        assert result["approval"] == {
+            "approvers": ["finance"],
+            "roster": [APPROVER_KEY],
+            "quorum": 1,
+            "sla_minutes": 60,
+            "on_timeout": "deny",
+        }
+    else:
+        assert result["approval"] is None
+    if case.decision == "redact":
+        assert result["redact"] == ["email", "card.number"]
+    else:
+        assert result["redact"] is None
+
+
 # ---- the schemas are strict where the contract is ----
 
 DELETE = object()
@@ -311,5 +543,90 @@ def test_schemas_reject_plausible_bugs(cli: Cli, vectors_dir: Path) -> None:
         document = documents[base]
         target = document if schema == "envelope" else document["result"]
         if not schema_errors(f"{schema}.schema.json", broken(target, path, value)):
+            accepted.append(bug)
+    assert accepted == []
+
+
+# (the plausible bug, which real `result` it is made from, the path of the member in it, its new
+# value or DELETE); the schema is the base's command's.
+BROKEN_POLICY_RESULTS: tuple[tuple[str, str, tuple[str | int, ...], object], ...] = (
+    ("counts of a policy that did not load", "check-broken", ("rules",), 3),
+    ("names of a policy that did not load", "check-broken", ("approver_names",), []),
+    ("no counts for a policy that loaded", "check-ok", ("enabled_rules",), None),
+    ("unknown issue code", "check-broken", ("errors", 0, "code"), "oops"),
+    ("warning code among errors", "check-broken", ("errors", 0, "code"), "shadowed"),
+    ("error code among warnings", "check-ok", ("warnings", 0, "code"), "floor"),
+    ("issue of two lines", "check-broken", ("errors", 0, "message"), "one\ntwo"),
+    ("column without a line", "check-broken", ("errors", 0, "line"), 0),
+    ("issue without a position", "check-broken", ("errors", 0, "column"), DELETE),
+    ("short policy_hash", "check-ok", ("policy_hash",), "06e009a0bc34"),
+    ("operator key not base64", "check-ok", ("operator_keys", 0, "public_key"), "not a key"),
+    ("short fingerprint", "check-ok", ("operator_keys", 0, "fingerprint"), "heso:ab"),
+    ("missing warnings", "check-ok", ("warnings",), DELETE),
+    ("failed test without message", "test-failed", ("tests", 0, "message"), None),
+    (
+        "passed test with a message",
+        "test-ok",
+        ("tests", 0, "message"),
+        "expected allow, got allow (rule `llm.allow`)",
+    ),
+    ("passed test, other decision", "test-ok", ("tests", 0, "actual", "decision"), "block"),
+    ("expected approvers for allow", "test-failed", ("tests", 0, "expected", "approvers"), ["x"]),
+    ("approval without approvers", "test-failed", ("tests", 0, "actual", "approvers"), None),
+    ("redacted for an approval", "test-failed", ("tests", 0, "actual", "redacted"), ["email"]),
+    ("unknown decision", "test-failed", ("tests", 0, "expected", "decision"), "deny"),
+    ("test without a line", "test-failed", ("tests", 0, "line"), 0),
+    ("reserved id uncovered", "test-failed", ("uncovered_rules",), ["policy.default"]),
+    ("count as a string", "test-failed", ("failed",), "2"),
+    ("tests ran on a broken policy", "test-broken", ("passed",), 1),
+    ("policy error of unknown code", "test-broken", ("policy_errors", 0, "code"), "oops"),
+    ("require_approval without terms", "explain-approval", ("approval",), None),
+    ("redaction for a block", "explain-floor", ("redact",), ["email"]),
+    ("match with a reason", "explain-approval", ("rules", 2, "reason"), "verb is payment"),
+    ("skip without a reason", "explain-floor", ("rules", 0, "reason"), None),
+    ("unknown skip reason", "explain-floor", ("rules", 0, "reason"), "because"),
+    (
+        "floor after a match",
+        "explain-floor",
+        ("rules", 2),
+        {"id": "payment.large", "order": 30, "result": "match", "reason": None, "note": None},
+    ),
+    (
+        "two matches",
+        "explain-approval",
+        ("rules", 1),
+        {"id": "export.redact", "order": 20, "result": "match", "reason": None, "note": None},
+    ),
+    ("floor for a model call", "explain-floor", ("action", "verb"), "llm_call"),
+    ("floor that allows", "explain-floor", ("decision",), "allow"),
+    ("quorum 0", "explain-approval", ("approval", "quorum"), 0),
+    ("reserved on_timeout", "explain-approval", ("approval", "on_timeout"), "escalate"),
+    ("roster key not base64", "explain-approval", ("approval", "roster", 0), "not a key"),
+    ("action without its host", "explain-floor", ("action", "target_host"), DELETE),
+)
+
+
+def test_policy_schemas_reject_plausible_bugs(cli: Cli) -> None:
+    project, _ = new_project(cli)
+    results = {"check-ok": policy_documents(cli, project, "check", exit_code=0)}
+    shutil.copy(STARTER_TESTS, project / "heso.tests.toml")
+    results["test-ok"] = policy_documents(cli, project, "test", exit_code=0)
+    (project / "heso.tests.toml").write_text(
+        '[[test]]\nname = "deletes are allowed"\naction = { verb = "delete" }\nexpect = "allow"\n'
+    )
+    results["test-failed"] = policy_documents(cli, project, "test", exit_code=1)
+    (project / "heso.toml").write_text(BROKEN_POLICY)
+    results["check-broken"] = policy_documents(cli, project, "check", exit_code=1)
+    results["test-broken"] = policy_documents(cli, project, "test", exit_code=1)
+    (project / "heso.toml").write_text(EXPLAIN_POLICY)
+    for base, case in (("explain-floor", EXPLAIN_CASES[0]), ("explain-approval", EXPLAIN_CASES[1])):
+        ran = cli.heso("policy", "explain", "--json", *case.args, cwd=project)
+        results[base] = {
+            "heso": checked_document(ran, "heso", "policy explain", "policy-explain.schema.json")
+        }
+    accepted = []
+    for bug, base, path, value in BROKEN_POLICY_RESULTS:
+        schema = f"policy-{base.split('-')[0]}.schema.json"
+        if not schema_errors(schema, broken(results[base]["heso"]["result"], path, value)):
             accepted.append(bug)
     assert accepted == []
