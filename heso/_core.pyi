@@ -105,6 +105,7 @@ class _PolicyRunOutput(TypedDict):
     exit_code: int
     lines: list[str]
     result: str | None
+    warnings: list[str]
     error: _VerifyError | None
 
 def policy_check(

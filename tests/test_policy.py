@@ -386,3 +386,18 @@ def test_two_quick_edits_of_equal_size_are_both_seen(tmp_path: Path) -> None:
         policy.write_text(text)
         os.utime(policy, ns=(tick, tick))
         assert _decision(watched) == expected
+
+
+@pytest.mark.parametrize("program", ["heso", "heso-compliance"])
+def test_global_flags_work_before_and_after_the_command(
+    cli: Cli, project: Path, program: str
+) -> None:
+    """cli.md §1.3: `-C`, `-q` and `--color` before the command or after the subcommand."""
+    before = cli.run(program, "-C", "p", "-q", "--color", "never", "policy", "check", "--json")
+    after = cli.run(program, "policy", "check", "--json", "-C", "p", "-q", "--color", "never")
+    assert before.returncode == after.returncode == 0, (before.stderr, after.stderr)
+    assert _json(before)["result"] == _json(after)["result"]
+    envelope = _json(before)
+    assert envelope["warnings"] == [
+        f"heso.toml:28:1: {warning['message']}" for warning in envelope["result"]["warnings"]
+    ]

@@ -14,6 +14,7 @@ import click
 
 from heso._cli._group import SuggestingGroup
 from heso._cli._output import EXIT_ERROR, CommandFailed, error
+from heso._cli._project import group_flags
 from heso._cli.init import init_command
 from heso._cli.policy import policy_group
 from heso._cli.verify import verify_command
@@ -29,6 +30,7 @@ __all__ = ["cli", "main"]
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 @click.version_option(__version__, "--version", prog_name="heso", message="%(prog)s %(version)s")
+@group_flags
 @click.pass_context
 def cli(ctx: click.Context) -> None:
     """heso: gate, sign and verify every action your AI agent takes."""

@@ -19,6 +19,7 @@ import click
 
 from heso._cli._engine_binary import find_engine_binary
 from heso._cli._output import CommandFailed, envelope, print_json, status
+from heso._cli._project import command_flags
 
 __all__ = ["BOOTSTRAP", "init_command"]
 
@@ -49,22 +50,14 @@ heso.init()
     help="Read the operator key passphrase from PATH.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
-@click.option(
-    "-C",
-    "--project",
-    "workdir",
-    type=click.Path(path_type=Path),
-    metavar="DIR",
-    help="Run as if started in DIR.",
-)
-@click.option("-q", "--quiet", is_flag=True, help="Suppress status lines.")
+@command_flags(color=False)
 def init_command(
     *,
     directory: Path,
     require_passphrase: bool,
     passphrase_file: Path | None,
     as_json: bool,
-    workdir: Path | None,
+    project: Path | None,
     quiet: bool,
 ) -> None:
     """Scaffold a heso project in DIRECTORY (default: the current directory). Idempotent."""
@@ -74,7 +67,7 @@ def init_command(
             require_passphrase=require_passphrase,
             passphrase_file=passphrase_file,
             as_json=as_json,
-            workdir=workdir,
+            workdir=project,
             quiet=quiet,
         )
     except CommandFailed as failure:

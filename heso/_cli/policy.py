@@ -16,7 +16,7 @@ import click
 from heso import _core
 from heso._cli._group import SuggestingGroup
 from heso._cli._output import CommandFailed, envelope, print_json
-from heso._cli._project import project_root
+from heso._cli._project import command_flags, project_root
 
 if TYPE_CHECKING:
     from heso._core import _PolicyRunOutput
@@ -28,27 +28,10 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 
 def _common_options(function: _F) -> _F:
     """The flags every policy command takes: ``--json`` and the global ``-C``/``-q``/``--color``."""
-    options = [
-        click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout."),
-        click.option(
-            "-C",
-            "--project",
-            "project",
-            type=click.Path(path_type=Path),
-            metavar="DIR",
-            help="Use the project in DIR.",
-        ),
-        click.option("-q", "--quiet", is_flag=True, help="No status lines."),
-        click.option(
-            "--color",
-            type=click.Choice(["auto", "always", "never"]),
-            default="auto",
-            help="When to colour output.",
-        ),
-    ]
-    for option in reversed(options):
-        function = option(function)
-    return function
+    function = command_flags()(function)
+    return click.option(
+        "--json", "as_json", is_flag=True, help="Print the result as JSON on stdout."
+    )(function)
 
 
 @click.group("policy", cls=SuggestingGroup)
@@ -214,7 +197,8 @@ def _report(command: str, output: _PolicyRunOutput, *, as_json: bool) -> int:
         raise failure
     status: int = output["exit_code"]
     if as_json:
-        print_json(envelope(command, status, json.loads(output["result"] or "null")))
+        result = json.loads(output["result"] or "null")
+        print_json(envelope(command, status, result, output["warnings"]))
     elif output["lines"]:
         click.echo("\n".join(output["lines"]))
     return status

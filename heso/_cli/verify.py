@@ -9,7 +9,7 @@ import click
 
 from heso import _core
 from heso._cli._output import CommandFailed, envelope, print_json, warning
-from heso._cli._project import project_root, use_color
+from heso._cli._project import command_flags, project_root, use_color
 
 __all__ = ["verify_command"]
 
@@ -33,22 +33,7 @@ __all__ = ["verify_command"]
 @click.option("--no-pin", is_flag=True, help="Check signatures without pinning who made them.")
 @click.option("--all", "show_all", is_flag=True, help="List every receipt.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
-@click.option(
-    "--color",
-    "color",
-    type=click.Choice(["auto", "always", "never"]),
-    default="auto",
-    help="When to colour verdicts.",
-)
-@click.option(
-    "-C",
-    "--project",
-    "project",
-    type=click.Path(path_type=Path),
-    metavar="DIR",
-    help="Use the project in DIR.",
-)
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@command_flags()
 def verify_command(
     *,
     inputs: tuple[str, ...],

@@ -205,10 +205,11 @@ fn location(path: Option<PathBuf>, project_root: Option<PathBuf>, cwd: PathBuf) 
 }
 
 /// The outcome of a policy command as a dict: `exit_code`, `lines`, `result` (JSON text, or
-/// None) and `error` (`{code, message}` or None).
+/// None), `warnings` (for the JSON envelope) and `error` (`{code, message}` or None).
 fn outcome_dict(py: Python<'_>, outcome: &PolicyRunOutcome) -> PyResult<Py<PyDict>> {
     let dict = PyDict::new(py);
     dict.set_item("exit_code", outcome.exit_code)?;
+    dict.set_item("warnings", outcome.warnings.clone())?;
     dict.set_item("lines", outcome.lines.clone())?;
     let result = (!outcome.result.is_null()).then(|| outcome.result.to_string());
     dict.set_item("result", result)?;

@@ -38,6 +38,9 @@ pub struct PolicyRunOutcome {
     pub result: Value,
     /// The one-line error of an exit-2 outcome: `(code, message)`.
     pub error: Option<RunError>,
+    /// The policy's warnings as `path:line:column: message`, for the JSON envelope's `warnings`
+    /// (the text report has them as `warning: …` lines already).
+    pub warnings: Vec<String>,
 }
 
 /// Where a policy command looks for `heso.toml`.
@@ -102,6 +105,7 @@ fn failed(error: RunError) -> PolicyRunOutcome {
         lines: Vec::new(),
         result: Value::Null,
         error: Some(error),
+        warnings: Vec::new(),
     }
 }
 
@@ -133,7 +137,8 @@ pub fn run_policy_check(location: &PolicyLocation, deny_warnings: bool) -> Polic
         Err(error) => return failed(error),
     };
     let policy_hash = heso_core::crypto::blake3_hex(&bytes);
-    let absolute = std::path::absolute(&path).unwrap_or_else(|_| path.clone());
+    // The file was just read, so it exists; canonical form spells the path without `..`.
+    let absolute = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
     let result = |errors: &[PolicyIssue], loaded: Option<&LoadedPolicy>| {
         let policy = loaded.map(|l| &l.policy);
         json!({
@@ -161,6 +166,7 @@ pub fn run_policy_check(location: &PolicyLocation, deny_warnings: bool) -> Polic
                 lines,
                 result: result(&errors, None),
                 error: None,
+                warnings: Vec::new(),
             }
         }
         Ok(loaded) => {
@@ -197,6 +203,7 @@ pub fn run_policy_check(location: &PolicyLocation, deny_warnings: bool) -> Polic
                 lines,
                 result: result(&[], Some(&loaded)),
                 error: None,
+                warnings: warnings.iter().map(ToString::to_string).collect(),
             }
         }
     }
@@ -244,6 +251,7 @@ pub fn run_policy_test(
                 lines,
                 result,
                 error: None,
+                warnings: Vec::new(),
             };
         }
     };
@@ -285,6 +293,7 @@ pub fn run_policy_test(
         lines: run.text_lines(),
         result: run.to_json(),
         error: None,
+        warnings: Vec::new(),
     }
 }
 
@@ -324,6 +333,7 @@ pub fn run_policy_explain(location: &PolicyLocation, action: &Value) -> PolicyRu
         lines: explanation.text_lines(),
         result: explanation.to_json(),
         error: None,
+        warnings: Vec::new(),
     }
 }
 

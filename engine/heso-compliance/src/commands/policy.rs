@@ -61,7 +61,7 @@ fn report(name: &'static str, json: bool, outcome: PolicyRunOutcome) -> CommandR
             name,
             outcome.exit_code,
             outcome.result,
-            &[],
+            &outcome.warnings,
             Value::Null,
         ));
     } else {
