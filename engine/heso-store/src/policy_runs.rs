@@ -170,7 +170,9 @@ pub fn run_policy_check(location: &PolicyLocation, deny_warnings: bool) -> Polic
             }
         }
         Ok(loaded) => {
-            let LoadedPolicy { policy, warnings } = &loaded;
+            let LoadedPolicy {
+                policy, warnings, ..
+            } = &loaded;
             let mut lines: Vec<String> = warnings
                 .iter()
                 .map(|warning| format!("warning: {warning}"))

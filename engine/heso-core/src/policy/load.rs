@@ -18,7 +18,7 @@ use toml::Spanned;
 use crate::identity::PublicKey;
 use crate::policy::condition::{Condition, ConditionError, FieldPath};
 use crate::policy::floors::{floor_violations, FloorViolation};
-use crate::policy::model::{ApprovalRule, Decision, Policy, Rule, Subject};
+use crate::policy::model::{ApprovalRule, Decision, Policy, Rule, Settings, Subject};
 use crate::policy::scope::{Scope, ScopeError};
 use crate::policy::shadow::shadowed_rules;
 use crate::policy::testing::parse_test;
@@ -137,6 +137,8 @@ pub struct LoadedPolicy {
     pub policy: Policy,
     /// Warnings, in file order (those about the whole file last).
     pub warnings: Vec<PolicyIssue>,
+    /// `[settings]`.
+    pub settings: Settings,
 }
 
 /// Loads `heso.toml` strictly: all valid, or every error in file order.
@@ -447,6 +449,7 @@ struct Approver {
 /// What the tables add up to, once each has been validated.
 struct Parts {
     default_decision: Decision,
+    settings: Settings,
     operators: Option<Vec<PublicKey>>,
     approvers: Vec<Approver>,
     /// The rules with the offsets of their headers.
@@ -630,7 +633,7 @@ impl Loader<'_> {
         let default_decision = self.default_decision(table);
         let operators = self.identity(table);
         let approvers = self.approvers(table, operators.as_deref().unwrap_or_default());
-        self.settings(table);
+        let settings = self.settings(table);
         let rules = self.rules(table, &approvers);
         self.tests(table);
         self.unkeyed_approver_warnings(&approvers, &rules);
@@ -651,6 +654,7 @@ impl Loader<'_> {
         }
         Parts {
             default_decision: default_decision.unwrap_or(Decision::RequireApproval),
+            settings,
             operators,
             approvers,
             rules,
@@ -703,6 +707,7 @@ impl Loader<'_> {
         Ok(LoadedPolicy {
             policy,
             warnings: self.warnings.into_iter().map(|(_, issue)| issue).collect(),
+            settings: parts.settings,
         })
     }
 
@@ -971,13 +976,14 @@ impl Loader<'_> {
 
 impl Loader<'_> {
     /// `[settings]` (policy.md §5).
-    fn settings(&mut self, table: &DeTable<'_>) {
+    fn settings(&mut self, table: &DeTable<'_>) -> Settings {
+        let mut found = Settings::default();
         let Some((_, item)) = table.get_key_value("settings") else {
-            return;
+            return found;
         };
         let Some(settings) = item.get_ref().as_table() else {
             self.wrong_type("settings", "a table", item);
-            return;
+            return found;
         };
         for (key, value) in settings {
             let name = key.get_ref().as_ref();
@@ -989,7 +995,7 @@ impl Loader<'_> {
                 let message = format!("never put secrets in {}; set HESO_API_KEY", self.path);
                 self.error("secret", key.span().start, message);
             } else if SETTINGS_KEYS.contains(&name) {
-                self.setting(settings, name, value.span().start);
+                self.setting(settings, name, value.span().start, &mut found);
             } else {
                 let message = format!(
                     "unknown key `{}` in [settings]{}",
@@ -999,21 +1005,29 @@ impl Loader<'_> {
                 self.error("unknown-key", key.span().start, message);
             }
         }
+        found
     }
 
-    /// One known setting.
-    fn setting(&mut self, settings: &DeTable<'_>, name: &str, offset: usize) {
+    /// One known setting, recorded in `found` when valid.
+    fn setting(&mut self, settings: &DeTable<'_>, name: &str, offset: usize, found: &mut Settings) {
         match name {
             "blocking" => {
-                let _ = self.boolean(settings, name);
+                if let Ok(Some(value)) = self.boolean(settings, name) {
+                    found.blocking = Some(value);
+                }
             }
             "busy_timeout_ms" => {
                 if let Ok(Some((value, _))) = self.integer(settings, name) {
-                    if !(0..=MAX_BUSY_TIMEOUT_MS).contains(&value) {
-                        let message = format!(
-                            "`busy_timeout_ms` must be between 0 and 600,000, found {value}"
-                        );
-                        self.error("bad-value", offset, message);
+                    match u32::try_from(value) {
+                        Ok(ms) if i64::from(ms) <= MAX_BUSY_TIMEOUT_MS => {
+                            found.busy_timeout_ms = Some(ms);
+                        }
+                        _ => {
+                            let message = format!(
+                                "`busy_timeout_ms` must be between 0 and 600,000, found {value}"
+                            );
+                            self.error("bad-value", offset, message);
+                        }
                     }
                 }
             }
@@ -1023,7 +1037,16 @@ impl Loader<'_> {
                 };
                 if let Some(problem) = setting_problem(name, text) {
                     self.error("bad-value", offset, problem);
+                    return;
                 }
+                let slot = match name {
+                    "data_dir" => &mut found.data_dir,
+                    "workflow" => &mut found.workflow,
+                    "account" => &mut found.account,
+                    "durability" => &mut found.durability,
+                    _ => &mut found.endpoint,
+                };
+                *slot = Some(text.to_owned());
             }
         }
     }
@@ -1984,6 +2007,28 @@ mod tests {
         );
         let ok = "default_decision = \"block\"\n[settings]\nendpoint = \"http://127.0.0.1:8080/x\"\ndurability = \"full\"\nworkflow = \"w\"\n";
         assert!(load_policy("heso.toml", ok.as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn settings_are_returned_with_the_policy() {
+        let text = "default_decision = \"block\"\n[settings]\ndata_dir = \"var/heso\"\nworkflow = \"w\"\naccount = \"a\"\nblocking = false\ndurability = \"normal\"\nendpoint = \"https://cp.example\"\nbusy_timeout_ms = 250\n";
+        let settings = load_policy("heso.toml", text.as_bytes()).unwrap().settings;
+        assert_eq!(
+            settings,
+            Settings {
+                data_dir: Some("var/heso".into()),
+                workflow: Some("w".into()),
+                account: Some("a".into()),
+                blocking: Some(false),
+                durability: Some("normal".into()),
+                endpoint: Some("https://cp.example".into()),
+                busy_timeout_ms: Some(250),
+            }
+        );
+        let none = load_policy("heso.toml", b"default_decision = \"block\"\n").unwrap();
+        assert_eq!(none.settings, Settings::default());
+        let negative = "default_decision = \"block\"\n[settings]\nbusy_timeout_ms = -1\n";
+        assert_eq!(one(negative).1, "bad-value");
     }
 
     #[test]

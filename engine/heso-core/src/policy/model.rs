@@ -79,6 +79,26 @@ pub struct ApprovalRule {
     pub sla_minutes: u32,
 }
 
+/// `[settings]` (policy.md §5): project defaults the SDK layers below arguments and environment
+/// variables. Each value has passed the loader's checks; absent keys are `None`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Settings {
+    /// The data directory, as written (relative paths are relative to the project root).
+    pub data_dir: Option<String>,
+    /// The default workflow.
+    pub workflow: Option<String>,
+    /// The default account.
+    pub account: Option<String>,
+    /// `false` = observe-only.
+    pub blocking: Option<bool>,
+    /// `normal` or `full`.
+    pub durability: Option<String>,
+    /// The control-plane base URL.
+    pub endpoint: Option<String>,
+    /// How long an append waits for the store's write lock.
+    pub busy_timeout_ms: Option<u32>,
+}
+
 /// One `[[rule]]`.
 #[derive(Debug, Clone)]
 pub struct Rule {
