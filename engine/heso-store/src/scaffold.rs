@@ -5,7 +5,7 @@
 //! leaves the file system exactly as it was. Re-running on a finished project writes nothing.
 
 use std::io;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use heso_core::custody::{
     dev_passphrase_file, CustodyError, CustodyMode, Passphrase, DEV_PASSPHRASE_FILE,
@@ -167,6 +167,9 @@ pub enum InitError {
     /// Sealing the new key failed.
     #[error("cannot seal the new operator key: {0}")]
     Seal(KeyFileError),
+    /// The data directory cannot be resolved from an existing `heso.toml`.
+    #[error("{0} (nothing was written)")]
+    DataDir(#[from] crate::project::DataDirError),
 }
 
 /// How the new key gets its passphrase.
@@ -401,7 +404,7 @@ fn preflight(options: &InitOptions) -> Result<Plan, InitError> {
         env.require_passphrase.as_deref(),
         options.require_passphrase,
     )?;
-    let root = normalize(&options.cwd.join(&options.dir));
+    let root = crate::project::normalize(&options.cwd.join(&options.dir));
     let shown = |path: &Path| shown_path(&root, path);
 
     let root_exists = match root.symlink_metadata() {
@@ -409,10 +412,7 @@ fn preflight(options: &InitOptions) -> Result<Plan, InitError> {
         Ok(_) => return Err(InitError::NotADirectory(options.dir.display().to_string())),
         Err(_) => false,
     };
-    let data_dir = match &env.data_dir {
-        Some(dir) => normalize(&root.join(dir)),
-        None => root.join(DEFAULT_DATA_DIR),
-    };
+    let data_dir = crate::project::resolve_data_dir(&root, env.data_dir.as_deref())?;
     if data_dir.symlink_metadata().is_ok() && !data_dir.is_dir() {
         return Err(InitError::NotADirectory(shown(&data_dir)));
     }
@@ -554,24 +554,6 @@ fn slash_path(relative: &Path) -> String {
         .join("/")
 }
 
-/// Removes `.` components and resolves `..` lexically, so the project root prints cleanly and
-/// prefixes compare correctly.
-fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for component in path.components() {
-        match component {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                if !out.pop() {
-                    out.push(component);
-                }
-            }
-            other => out.push(other),
-        }
-    }
-    out
-}
-
 fn nearest_existing_ancestor(path: &Path) -> PathBuf {
     path.ancestors()
         .find(|p| p.symlink_metadata().is_ok())
@@ -675,6 +657,24 @@ mod tests {
             .any(|s| matches!(s, InitStep::Gitignore { .. })));
         assert!(elsewhere.join(IDENTITY_FILE).is_file());
         assert!(!cwd.path().join("proj").join(".gitignore").exists());
+    }
+
+    #[test]
+    fn an_existing_policy_settings_data_dir_is_honoured() {
+        let cwd = tempfile::tempdir().unwrap();
+        let root = cwd.path().join("proj");
+        std::fs::create_dir(&root).unwrap();
+        let policy = "default_decision = \"block\"\n[settings]\ndata_dir = \"var/state\"\n";
+        std::fs::write(root.join(POLICY_FILE), policy).unwrap();
+        run(&options(cwd.path(), EngineEnv::default())).unwrap();
+        assert!(root.join("var/state").join(IDENTITY_FILE).is_file());
+        assert!(!root.join(DEFAULT_DATA_DIR).exists());
+        std::fs::write(root.join(POLICY_FILE), "version = 2\n").unwrap();
+        let error = run(&options(cwd.path(), EngineEnv::default())).unwrap_err();
+        assert!(error
+            .to_string()
+            .starts_with("cannot read [settings] data_dir from heso.toml"));
+        assert!(error.to_string().ends_with("(nothing was written)"));
     }
 
     #[test]
