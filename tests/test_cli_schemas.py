@@ -25,6 +25,7 @@ DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_FILES = (
     "envelope.schema.json",
     "init.schema.json",
+    "keys-show.schema.json",
     "policy-check.schema.json",
     "policy-explain.schema.json",
     "policy-test.schema.json",
@@ -630,3 +631,16 @@ def test_policy_schemas_reject_plausible_bugs(cli: Cli) -> None:
         if not schema_errors(schema, broken(results[base]["heso"]["result"], path, value)):
             accepted.append(bug)
     assert accepted == []
+
+
+# ---- keys ----
+
+
+def test_keys_show_document(cli: Cli) -> None:
+    assert cli.engine("init", "p").returncode == 0
+    ran = cli.engine("keys", "show", "--json", cwd=cli.cwd / "p")
+    document = checked_document(ran, "heso-compliance", "keys show", "keys-show.schema.json")
+    assert document["result"]["pinned"] is True
+    missing = cli.engine("keys", "show", "--json")
+    checked_document(missing, "heso-compliance", "keys show", "keys-show.schema.json")
+    assert json.loads(missing.stdout)["error"]["code"] == "no-project"

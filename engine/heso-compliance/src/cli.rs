@@ -64,6 +64,9 @@ pub(crate) enum Command {
     /// Check the policy file or run its tests.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Show the operator key or a key's fingerprint.
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Print the version and build facts.
     Version(VersionArgs),
 }
@@ -75,6 +78,29 @@ pub(crate) enum PolicyCommand {
     Check(PolicyCheckArgs),
     /// Run the policy tests of heso.tests.toml and heso.toml.
     Test(PolicyTestArgs),
+}
+
+/// `keys show` and `keys fingerprint`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum KeysCommand {
+    /// The operator key: file, format, public key, fingerprint, whether heso.toml pins it.
+    Show(KeysShowArgs),
+    /// The fingerprint of a base64 public key (default: the project's operator key).
+    Fingerprint(KeysFingerprintArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct KeysShowArgs {
+    /// Print the result as JSON on stdout.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct KeysFingerprintArgs {
+    /// A base64 Ed25519 public key.
+    #[arg(value_name = "KEY")]
+    pub(crate) key: Option<String>,
 }
 
 #[derive(Debug, Args)]

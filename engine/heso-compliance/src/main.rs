@@ -19,6 +19,7 @@ fn main() -> ExitCode {
         cli::Command::Init(args) => commands::init::run(&cli.global, &args),
         cli::Command::Verify(args) => commands::verify::run(&cli.global, &args),
         cli::Command::Policy(command) => commands::policy::run(&cli.global, &command),
+        cli::Command::Keys(command) => commands::keys::run(&cli.global, &command),
         cli::Command::Version(args) => Ok(commands::version::run(&args)),
     };
     output::finish(result)

@@ -119,6 +119,7 @@ fn error_code(error: &InitError) -> ErrorCode {
         }
         InitError::NotADirectory(_) | InitError::NotAFile(_) => ErrorCode::Usage,
         InitError::ReadOnly(_) | InitError::Io { .. } | InitError::Seal(_) => ErrorCode::Engine,
+        InitError::DataDir(_) => ErrorCode::Config,
     }
 }
 
