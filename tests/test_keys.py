@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from conftest import Cli
 
 from heso import _core
+
+if TYPE_CHECKING:
+    from conftest import Cli
 
 
 @pytest.fixture

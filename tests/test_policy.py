@@ -8,13 +8,15 @@ import os
 import pickle
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from conftest import Cli
 
 import heso
 from heso import _core
+
+if TYPE_CHECKING:
+    from conftest import Cli
 
 POLICY_VECTORS = Path(__file__).parent / "vectors" / "policy"
 STARTER_TESTS = Path(__file__).parent / "policy" / "starter.tests.toml"
