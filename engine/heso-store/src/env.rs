@@ -1,4 +1,5 @@
-//! The `HESO_*` environment variables the engine reads, captured once at the program's edge.
+//! The environment variables the engine reads (`HESO_*` and the few platform ones that locate the
+//! user's directories), captured once at the program's edge.
 //!
 //! Library functions take this snapshot instead of reading the process environment, so tests can
 //! give each case its own values and nothing reads the environment twice with different results.
@@ -21,6 +22,16 @@ pub struct EngineEnv {
     pub heso_env: Option<String>,
     /// `HESO_REQUIRE_PASSPHRASE`.
     pub require_passphrase: Option<String>,
+    /// `HESO_HOME`: the base directory of approver keys instead of the platform data directory.
+    pub heso_home: Option<PathBuf>,
+    /// `HOME`, the user's home directory (POSIX, and the last resort on Windows).
+    pub home: Option<PathBuf>,
+    /// `USERPROFILE`, the user's home directory on Windows.
+    pub user_profile: Option<PathBuf>,
+    /// `XDG_DATA_HOME`, the user's data directory on Linux and the BSDs.
+    pub xdg_data_home: Option<PathBuf>,
+    /// `LOCALAPPDATA`, the user's local (not roaming) application data directory on Windows.
+    pub local_app_data: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for EngineEnv {
@@ -35,6 +46,11 @@ impl std::fmt::Debug for EngineEnv {
             .field("key_passphrase_file", &self.key_passphrase_file)
             .field("heso_env", &self.heso_env)
             .field("require_passphrase", &self.require_passphrase)
+            .field("heso_home", &self.heso_home)
+            .field("home", &self.home)
+            .field("user_profile", &self.user_profile)
+            .field("xdg_data_home", &self.xdg_data_home)
+            .field("local_app_data", &self.local_app_data)
             .finish()
     }
 }
@@ -65,6 +81,11 @@ impl EngineEnv {
             key_passphrase_file: raw("HESO_KEY_PASSPHRASE_FILE").map(PathBuf::from),
             heso_env: text("HESO_ENV")?,
             require_passphrase: text("HESO_REQUIRE_PASSPHRASE")?,
+            heso_home: raw("HESO_HOME").map(PathBuf::from),
+            home: raw("HOME").map(PathBuf::from),
+            user_profile: raw("USERPROFILE").map(PathBuf::from),
+            xdg_data_home: raw("XDG_DATA_HOME").map(PathBuf::from),
+            local_app_data: raw("LOCALAPPDATA").map(PathBuf::from),
         })
     }
 }

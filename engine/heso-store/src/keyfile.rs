@@ -336,6 +336,93 @@ mod tests {
         );
     }
 
+    /// storage.md §2.1 bounds: `1 <= p <= 16`, `8p <= m <= 1 GiB`, `1 <= t <= 64`. Values on each
+    /// bound are accepted; one past each is refused when sealing and when opening, before any key
+    /// is derived (an out-of-bounds `m` of 4 TiB would otherwise be allocated).
+    #[test]
+    fn every_parameter_bound_is_enforced_on_both_sides() {
+        let pass = passphrase("bounds");
+        let seed = SecretSeed::from_bytes([5; 32]);
+        let params = |memory_kib, iterations, parallelism| KdfParams {
+            memory_kib,
+            iterations,
+            parallelism,
+        };
+        // The cheap corners of the accepted region (1 GiB of memory is too slow for a unit test).
+        for inside in [params(8, 1, 1), params(128, 64, 16), params(136, 1, 16)] {
+            let file = seal_hsk1(&seed, &pass, &salt(), &nonce(), inside).unwrap();
+            assert_eq!(
+                open_key_file(&file, Some(&pass)).unwrap().expose(),
+                &[5; 32],
+                "{inside:?}"
+            );
+        }
+        let valid = seal_hsk1(&seed, &pass, &salt(), &nonce(), params(8, 1, 1)).unwrap();
+        for outside in [
+            params(8, 1, 0),
+            params(136, 1, 17),
+            params(7, 1, 1),
+            params(127, 1, 16),
+            params(1_048_577, 1, 1),
+            params(u32::MAX, 1, 1),
+            params(8, 0, 1),
+            params(8, 65, 1),
+        ] {
+            assert_eq!(
+                seal_hsk1(&seed, &pass, &salt(), &nonce(), outside).map(|_| ()),
+                Err(KeyFileError::ParamsOutOfBounds(outside))
+            );
+            let mut file = valid;
+            file[5..9].copy_from_slice(&outside.memory_kib.to_be_bytes());
+            file[9..13].copy_from_slice(&outside.iterations.to_be_bytes());
+            file[13..17].copy_from_slice(&outside.parallelism.to_be_bytes());
+            let error = open_key_file(&file, Some(&pass)).map(|_| ()).unwrap_err();
+            assert_eq!(error, KeyFileError::ParamsOutOfBounds(outside));
+            assert_eq!(
+                error.to_string(),
+                format!(
+                    "key derivation parameters out of bounds (m={}, t={}, p={})",
+                    outside.memory_kib, outside.iterations, outside.parallelism
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn a_wrong_passphrase_never_yields_a_seed_for_the_published_vector() {
+        let file: Vec<u8> = (0..VECTOR.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&VECTOR[i..i + 2], 16).unwrap())
+            .collect();
+        assert_eq!(file.len(), HSK1_LEN);
+        let right = passphrase("correct horse battery staple");
+        assert_eq!(
+            open_key_file(&file, Some(&right)).unwrap().expose(),
+            &[0; 32]
+        );
+        for wrong in [
+            "",
+            "correct horse battery staple ",
+            "Correct horse battery staple",
+        ] {
+            assert_eq!(
+                open_key_file(&file, Some(&passphrase(wrong))).map(|_| ()),
+                Err(KeyFileError::WrongPassphrase),
+                "{wrong:?}"
+            );
+        }
+        // Every single-bit change anywhere in the file is detected.
+        for index in 0..HSK1_LEN {
+            let mut bad = file.clone();
+            bad[index] ^= 0x01;
+            assert!(open_key_file(&bad, Some(&right)).is_err(), "byte {index}");
+        }
+        assert_eq!(
+            open_key_file(&file[..40], Some(&right)).map(|_| ()),
+            Err(KeyFileError::WrongLength(40))
+        );
+    }
+
     #[test]
     fn formats_by_length_and_magic() {
         assert_eq!(key_format(&[0; 32]), Ok(KeyFormat::RawSeed));

@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod approver_key;
 pub mod env;
 pub mod fs;
 pub mod inputs;

@@ -642,6 +642,49 @@ mod tests {
         assert_eq!(std::fs::read_dir(cwd.path()).unwrap().count(), 0);
     }
 
+    /// storage.md §16 item 2 on an existing project: each strict-custody refusal leaves the
+    /// whole tree byte-identical, and development custody creates the dev file once and reuses it.
+    #[test]
+    fn custody_refusals_leave_the_tree_alone_and_the_dev_file_is_reused() {
+        let cwd = tempfile::tempdir().unwrap();
+        let root = cwd.path().join("proj");
+        std::fs::create_dir(&root).unwrap();
+        std::fs::write(root.join(".gitignore"), "dist/\n").unwrap();
+        std::fs::write(root.join("README.md"), "mine\n").unwrap();
+        let strict = EngineEnv {
+            require_passphrase: Some("yes".into()),
+            ..EngineEnv::default()
+        };
+        let before = tree(cwd.path());
+        let error = run(&options(cwd.path(), strict.clone())).unwrap_err();
+        assert!(matches!(error, InitError::StrictWithoutPassphrase));
+        assert!(error.to_string().ends_with("(nothing was written)"));
+        assert_eq!(tree(cwd.path()), before);
+
+        let first = run(&options(cwd.path(), EngineEnv::default())).unwrap();
+        let dev_file = root.join(DEFAULT_DATA_DIR).join(DEV_PASSPHRASE_FILE);
+        let dev_bytes = std::fs::read(&dev_file).unwrap();
+        assert!(first.steps.contains(&InitStep::DevPassphrase {
+            shown: format!("{DEFAULT_DATA_DIR}/{DEV_PASSPHRASE_FILE}"),
+            action: StepAction::Created,
+        }));
+
+        let before = tree(cwd.path());
+        let error = run(&options(cwd.path(), strict)).unwrap_err();
+        assert!(matches!(error, InitError::StrictWithDevFile(_)), "{error}");
+        assert_eq!(tree(cwd.path()), before);
+
+        // A new key in development custody is sealed with the existing dev file, not a new one.
+        std::fs::remove_file(identity_path(&root.join(DEFAULT_DATA_DIR))).unwrap();
+        let second = run(&options(cwd.path(), EngineEnv::default())).unwrap();
+        assert!(second.steps.contains(&InitStep::DevPassphrase {
+            shown: format!("{DEFAULT_DATA_DIR}/{DEV_PASSPHRASE_FILE}"),
+            action: StepAction::Kept,
+        }));
+        assert_ne!(second.operator, first.operator);
+        assert_eq!(std::fs::read(&dev_file).unwrap(), dev_bytes);
+    }
+
     #[test]
     fn data_dir_outside_the_project_gets_no_gitignore_entry() {
         let cwd = tempfile::tempdir().unwrap();
