@@ -21,9 +21,10 @@ use heso_core::custody::{CustodyMode, Passphrase};
 use heso_core::identity::{Identity, PublicKey, SecretSeed};
 
 use crate::env::EngineEnv;
+pub use crate::fs::ModeRepair;
 use crate::fs::{
-    create_file_atomically, ensure_private_dir, random_bytes, repair_mode, Presence,
-    PRIVATE_DIR_MODE, PRIVATE_FILE_MODE,
+    classify_repair, create_file_atomically, ensure_private_dir, random_bytes, repair_mode,
+    Presence, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE,
 };
 use crate::keyfile::{key_format, open_key_file, seal_hsk1, KdfParams, KeyFileError, KeyFormat};
 
@@ -413,17 +414,6 @@ pub fn ensure_not_operator_key(
     }
 }
 
-/// What checking a private path's mode found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ModeRepair {
-    /// Not accessible to other users; nothing to say.
-    Private,
-    /// It was accessible and has been reset; the warning says so.
-    Repaired(String),
-    /// It is accessible and could not be reset (not the owner); the warning says so.
-    Unfixable(String),
-}
-
 /// Decides what a mode check means under a custody mode (storage.md §1.2): a repaired mode is a
 /// warning; an unfixable one refuses under strict custody and is a warning otherwise.
 pub fn exposure_verdict(
@@ -437,30 +427,6 @@ pub fn exposure_verdict(
             Err(ApproverKeyError::Exposed(path.to_path_buf()))
         }
         (ModeRepair::Repaired(warning) | ModeRepair::Unfixable(warning), _) => Ok(Some(warning)),
-    }
-}
-
-/// Turns the warning of [`repair_mode`] into a [`ModeRepair`] by looking at the mode afterwards,
-/// so the decision does not depend on the warning's wording.
-fn classify_repair(path: &Path, warning: Option<String>) -> ModeRepair {
-    match warning {
-        None => ModeRepair::Private,
-        Some(warning) if still_shared(path) => ModeRepair::Unfixable(warning),
-        Some(warning) => ModeRepair::Repaired(warning),
-    }
-}
-
-fn still_shared(path: &Path) -> bool {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        // A path that can no longer be inspected is treated as exposed: fail closed.
-        std::fs::metadata(path).map_or(true, |meta| meta.permissions().mode() & 0o077 != 0)
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = path;
-        false
     }
 }
 

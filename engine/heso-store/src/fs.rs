@@ -78,6 +78,46 @@ pub fn repair_mode(path: &Path, mode: u32) -> Option<String> {
     }
 }
 
+/// What checking a private path's mode found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModeRepair {
+    /// Not accessible to other users; nothing to say.
+    Private,
+    /// It was accessible and has been reset; the warning says so.
+    Repaired(String),
+    /// It is accessible and could not be reset (not the owner); the warning says so.
+    Unfixable(String),
+}
+
+/// Turns the warning of [`repair_mode`] into a [`ModeRepair`] by looking at the mode afterwards,
+/// so the decision does not depend on the warning's wording.
+pub fn classify_repair(path: &Path, warning: Option<String>) -> ModeRepair {
+    match warning {
+        None => ModeRepair::Private,
+        Some(warning) if still_shared(path) => ModeRepair::Unfixable(warning),
+        Some(warning) => ModeRepair::Repaired(warning),
+    }
+}
+
+fn still_shared(path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        // A path that can no longer be inspected is treated as exposed: fail closed.
+        std::fs::metadata(path).map_or(true, |meta| meta.permissions().mode() & 0o077 != 0)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        false
+    }
+}
+
+/// Resets a group- or world-accessible path to `mode` and says what came of it.
+pub fn secure_mode(path: &Path, mode: u32) -> ModeRepair {
+    classify_repair(path, repair_mode(path, mode))
+}
+
 fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
     #[cfg(unix)]
     {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use heso_core::custody::Passphrase;
 use heso_core::identity::{Identity, PublicKey, SecretSeed};
 
-use crate::fs::{repair_mode, PRIVATE_FILE_MODE};
+use crate::fs::{secure_mode, ModeRepair, PRIVATE_FILE_MODE};
 use crate::keyfile::{key_format, open_key_file, KeyFileError, KeyFormat};
 
 /// The operator key's file name inside the data directory.
@@ -28,6 +28,8 @@ pub struct OperatorKey {
     pub format: KeyFormat,
     /// Mode repairs to tell the user about once.
     pub warnings: Vec<String>,
+    /// Whether the file stays readable by other users (its mode could not be reset).
+    pub exposed: bool,
 }
 
 /// Why the operator key did not load. Callers add the path, as the user should see it.
@@ -63,10 +65,15 @@ pub fn load_operator_key(
         Err(error) => return Err(OperatorKeyError::Io(error)),
     });
     let format = key_format(&bytes).map_err(OperatorKeyError::Key)?;
-    let warnings: Vec<String> = repair_mode(path, PRIVATE_FILE_MODE).into_iter().collect();
-    if format == KeyFormat::RawSeed && warnings.iter().any(|w| w.contains("cannot be fixed")) {
+    let repair = secure_mode(path, PRIVATE_FILE_MODE);
+    let exposed = matches!(repair, ModeRepair::Unfixable(_));
+    if format == KeyFormat::RawSeed && exposed {
         return Err(OperatorKeyError::ExposedRawSeed);
     }
+    let warnings: Vec<String> = match repair {
+        ModeRepair::Private => Vec::new(),
+        ModeRepair::Repaired(warning) | ModeRepair::Unfixable(warning) => vec![warning],
+    };
     let seed = open_key_file(&bytes, passphrase).map_err(OperatorKeyError::Key)?;
     let public_key = Identity::from_seed(&seed).public_key();
     Ok(OperatorKey {
@@ -74,6 +81,7 @@ pub fn load_operator_key(
         public_key,
         format,
         warnings,
+        exposed,
     })
 }
 
@@ -125,6 +133,9 @@ pub enum OpenKeyError {
     /// No key file.
     #[error("no operator key at {0}; run `heso init` (it keeps your heso.toml)")]
     Missing(String),
+    /// Strict custody and a key file other users can read, whose mode cannot be reset.
+    #[error("strict custody: {0} is readable by other users and its mode cannot be reset (not the owner); make it owned by this user with mode 600")]
+    Exposed(String),
     /// The key file does not load.
     #[error(transparent)]
     Load(#[from] KeyLoadError),
@@ -165,6 +176,10 @@ pub fn open_operator_key(
     }
     let resolved = crate::passphrase::resolve_passphrase(None, env, data_dir, custody)?;
     let key = load_operator_key_shown(&key_path, resolved.as_ref().map(|(p, _)| p), shown)?;
+    // storage.md §1.2: an exposure that cannot be repaired is a warning in development only.
+    if key.exposed && custody == CustodyMode::Strict {
+        return Err(OpenKeyError::Exposed(shown(&key_path)));
+    }
     let passphrase_source = match key.format {
         KeyFormat::Hsk1 => resolved.map(|(_, source)| source),
         KeyFormat::RawSeed => None,
