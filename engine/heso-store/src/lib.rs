@@ -1,4 +1,5 @@
-//! All file I/O of the heso engine: the data directory, key custody and project scaffolding.
+//! All file I/O of the heso engine: the data directory, key custody, project scaffolding and the
+//! audit store.
 //!
 //! `heso-core` stays pure; this crate reads and writes files, reads the environment snapshot it
 //! is given, and draws randomness from the operating system.
@@ -17,4 +18,5 @@ pub mod policy_runs;
 pub mod progress;
 pub mod project;
 pub mod scaffold;
+pub mod store;
 pub mod verification;
