@@ -310,6 +310,8 @@ def tests(session: nox.Session) -> None:
     env = _clean_heso_env(HESO_HOME=str(home))
     if VECTORS.is_dir():
         env["HESO_TEST_VECTORS"] = str(VECTORS)
+    # A project with a populated audit store, for the store commands' tests; the tests copy it.
+    env["HESO_TEST_STORE"] = str(_fill_store(session))
     # Outside the repository nothing can import the source tree's `heso` by accident; pytest
     # still finds its configuration in pyproject.toml through the absolute tests path. Exit code
     # 5 (no tests collected) stays a failure.
@@ -544,6 +546,22 @@ def _mint_corpus(session: nox.Session, *args: str, release: bool = False) -> Pat
     return corpus
 
 
+def _fill_store(session: nox.Session) -> Path:
+    """A project with a populated audit store, written by the engine's example program.
+
+    The directory holds `project/` (heso.toml and .heso/heso.db) and `fixture.json`, which names
+    what the store holds. The debug build reuses what `rust` compiled.
+    """
+    out = _fresh_dir(session, "store")
+    session.run(
+        *("cargo", "run", "--quiet", "--locked", "-p", "heso-store"),
+        *("--example", "fill_store", "--", str(out)),
+        env=_cargo_env(),
+        external=True,
+    )
+    return out
+
+
 @nox.session(python=DEFAULT_PYTHON)
 def independent(session: nox.Session) -> None:
     """Mint a corpus of every receipt kind with the engine, re-verify it without the engine."""
@@ -615,10 +633,11 @@ def _git_dirty() -> bool:
 
 @nox.session(python=DEFAULT_PYTHON, requires=["build"], default=False)
 def bench(session: nox.Session) -> None:
-    """Time verification and policy evaluation; write bench-results/<UTC date>.json and .md.
+    """Time verification, policy evaluation and store appends; write bench-results/<UTC date>.*.
 
-    `nox -s bench -- --fast` passes pyperf's --fast on for rougher, quicker numbers. Targets are
-    reported as pass or miss; no number fails the session (HOUSE.md: benchmarks measure).
+    `nox -s bench -- --fast` passes pyperf's --fast on for rougher, quicker numbers and stops the
+    store benchmark at 10^5 stored receipts. Targets are reported as pass or miss; no number fails
+    the session (HOUSE.md: benchmarks measure).
     """
     _install(session, *_group("bench"))
     corpus = _mint_corpus(session, "--chain-length", str(max(BENCH_CHAIN_LENGTHS)), release=True)
@@ -653,6 +672,26 @@ def bench(session: nox.Session) -> None:
         env=_cargo_env(),
         external=True,
     )
+    # So is the store's append cost (storage.md §9), on a store under the session's tmp dir (the
+    # fsync target is measured on the same disk); --fast stops at 10^5 stored receipts.
+    sizes = ["--sizes", "0,10000,100000"] if "--fast" in session.posargs else []
+    session.run(
+        "cargo",
+        "run",
+        "--release",
+        "--quiet",
+        "-p",
+        "heso-store",
+        "--example",
+        "append_bench",
+        "--",
+        str(results / "store.json"),
+        "--dir",
+        str(_fresh_dir(session, "store-bench")),
+        *sizes,
+        env=_cargo_env(),
+        external=True,
+    )
     with session.chdir(results):
         session.run(
             "python",
@@ -664,6 +703,7 @@ def bench(session: nox.Session) -> None:
             *(["--git-dirty"] if _git_dirty() else []),
             str(results / "verify.json"),
             str(results / "policy.json"),
+            str(results / "store.json"),
             env=env,
         )
 

@@ -13,13 +13,16 @@ __all__ = [
     "action_hash",
     "blake3_hex",
     "canonicalize",
+    "export",
     "find_project_root",
     "fingerprint",
     "link_hash",
+    "log",
     "operator_pinning",
     "policy_check",
     "policy_explain",
     "policy_test",
+    "show",
     "verify",
     "verify_chain",
     "verify_receipt",
@@ -122,6 +125,50 @@ def policy_test(
 def policy_explain(
     action: str, *, policy: str | None, project_root: str | None, cwd: str
 ) -> _PolicyRunOutput: ...
+
+class _StoreRunOutput(TypedDict):
+    exit_code: int
+    lines: list[str]
+    data: bytes
+    status: list[str]
+    result: str | None
+    warnings: list[str]
+    error: _VerifyError | None
+
+class _LogOutput(_StoreRunOutput):
+    last_id: int | None
+    widths: list[int]
+
+def export(
+    *,
+    output: str | PathLike[str] | None,
+    sessions: list[str],
+    per_session: str | PathLike[str] | None,
+    project_root: str | PathLike[str] | None,
+    cwd: str | PathLike[str],
+) -> _StoreRunOutput: ...
+def show(
+    reference: str,
+    *,
+    raw: bool,
+    project_root: str | PathLike[str] | None,
+    cwd: str | PathLike[str],
+) -> _StoreRunOutput: ...
+def log(
+    *,
+    limit: int | None,
+    session: str | None,
+    workflow: str | None,
+    verb: str | None,
+    decision: str | None,
+    kind: str | None,
+    since: str | None,
+    json: bool,
+    after_id: int | None,
+    widths: list[int],
+    project_root: str | PathLike[str] | None,
+    cwd: str | PathLike[str],
+) -> _LogOutput: ...
 def canonicalize(json: bytes) -> bytes: ...
 def blake3_hex(data: bytes) -> str: ...
 def action_hash(content: bytes) -> str: ...

@@ -7,7 +7,9 @@ venv and runs pytest from a temporary directory with `--import-mode=importlib`.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import shutil
 import subprocess
 import sysconfig
 from collections.abc import Callable
@@ -38,6 +40,42 @@ def vectors_dir() -> Path:
     if not value:
         pytest.skip("HESO_TEST_VECTORS not set; run through nox to use ../shared/vectors")
     return Path(value)
+
+
+@dataclass(frozen=True)
+class StoreProject:
+    """A copy of the project `fill_store` wrote: heso.toml and a populated .heso/heso.db.
+
+    `facts` is its `fixture.json`: keys, session sizes, hashes and an ambiguous prefix.
+    """
+
+    root: Path
+    facts: dict[str, Any]
+
+    @property
+    def db(self) -> Path:
+        return self.root / ".heso" / "heso.db"
+
+
+@pytest.fixture(scope="session")
+def store_source() -> Path:
+    """The directory `fill_store` wrote (nox passes it in HESO_TEST_STORE)."""
+    value = os.environ.get("HESO_TEST_STORE")
+    if not value:
+        pytest.skip(
+            "HESO_TEST_STORE not set; run through nox, or point it at the output of "
+            "`cargo run -p heso-store --example fill_store -- DIR`"
+        )
+    return Path(value)
+
+
+@pytest.fixture
+def store_project(store_source: Path, tmp_path: Path) -> StoreProject:
+    """A fresh copy of the populated project, free to damage."""
+    facts: dict[str, Any] = json.loads((store_source / "fixture.json").read_text())
+    root = tmp_path / "project"
+    shutil.copytree(store_source / facts["project"], root)
+    return StoreProject(root, facts)
 
 
 SCRIPTS = Path(sysconfig.get_path("scripts"))

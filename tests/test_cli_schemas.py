@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import shutil
+import sqlite3
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -18,7 +19,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 if TYPE_CHECKING:
-    from conftest import Cli, Ran
+    from conftest import Cli, Ran, StoreProject
 
 SCHEMAS = Path(__file__).resolve().parents[1] / "engine" / "heso-compliance" / "schemas"
 DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
@@ -644,3 +645,89 @@ def test_keys_show_document(cli: Cli) -> None:
     missing = cli.engine("keys", "show", "--json")
     checked_document(missing, "heso-compliance", "keys show", "keys-show.schema.json")
     assert json.loads(missing.stdout)["error"]["code"] == "no-project"
+
+
+# ---- the project store: verify, audit verify ----
+
+
+@pytest.mark.parametrize("program", PROGRAMS)
+def test_store_verify_documents(cli: Cli, store_project: StoreProject, program: str) -> None:
+    root = store_project.root
+    whole = checked_document(
+        cli.run(program, "verify", "--json", cwd=root), program, "verify", "verify.schema.json"
+    )
+    summary = whole["result"]["summary"]
+    assert (summary["receipts"], summary["chains"], summary["standalone"]) == (
+        store_project.facts["receipts"],
+        3,
+        2,
+    )
+    assert "store_checks" not in whole["result"]
+    prefix = store_project.facts["ambiguous_prefix"]
+    ambiguous = checked_document(
+        cli.run(program, "verify", "--json", prefix, cwd=root),
+        program,
+        "verify",
+        "verify.schema.json",
+    )
+    assert ambiguous["error"]["code"] == "ambiguous"
+    unknown = checked_document(
+        cli.run(program, "verify", "--json", "abcdef0123", cwd=root),
+        program,
+        "verify",
+        "verify.schema.json",
+    )
+    assert unknown["error"] == {
+        "code": "not-found",
+        "message": "no such file and not a receipt hash: `abcdef0123`",
+    }
+
+
+def audit_document(cli: Cli, root: Path, exit_code: int) -> dict[str, Any]:
+    ran = cli.engine("audit", "verify", "--json", cwd=root)
+    assert ran.returncode == exit_code, ran.stderr
+    return checked_document(ran, "heso-compliance", "audit verify", "verify.schema.json")
+
+
+def test_audit_verify_documents(cli: Cli, store_project: StoreProject) -> None:
+    root = store_project.root
+    clean = audit_document(cli, root, 0)["result"]
+    names = [check["name"] for check in clean["store_checks"]]
+    assert "integrity_check" in names
+    assert "chain_heads" in names
+    assert all(check["ok"] for check in clean["store_checks"])
+    with sqlite3.connect(store_project.db) as conn:
+        conn.execute("DELETE FROM outbox WHERE receipt_id = 2")
+    failed = audit_document(cli, root, 1)["result"]
+    assert [c["name"] for c in failed["store_checks"] if not c["ok"]] == ["outbox"]
+    assert failed["summary"]["failed"] == 0
+    store_project.db.unlink()
+    missing = audit_document(cli, root, 2)
+    assert missing["result"] is None
+    assert missing["error"]["code"] == "not-found"
+    nowhere = audit_document(cli, cli.cwd, 2)
+    assert nowhere["error"]["code"] == "no-project"
+
+
+# (the plausible bug, the path of the member in an `audit verify` result, its new value or
+# DELETE).
+BROKEN_AUDIT_RESULTS: tuple[tuple[str, tuple[str | int, ...], object], ...] = (
+    ("failed check without detail", ("store_checks", 0, "detail"), None),
+    ("check without ok", ("store_checks", 0, "ok"), DELETE),
+    ("check named in prose", ("store_checks", 0, "name"), "Outbox rows"),
+    ("detail of two lines", ("store_checks", 0, "detail"), "one\ntwo"),
+    ("checks not a list", ("store_checks",), {"outbox": False}),
+)
+
+
+def test_audit_schema_rejects_plausible_bugs(cli: Cli, store_project: StoreProject) -> None:
+    with sqlite3.connect(store_project.db) as conn:
+        conn.execute("DELETE FROM outbox WHERE receipt_id = 2")
+    result = audit_document(cli, store_project.root, 1)["result"]
+    result["store_checks"].sort(key=lambda check: check["ok"])
+    accepted = [
+        bug
+        for bug, path, value in BROKEN_AUDIT_RESULTS
+        if not schema_errors("verify.schema.json", broken(result, path, value))
+    ]
+    assert accepted == []

@@ -17,6 +17,7 @@ from heso._cli._output import EXIT_ERROR, CommandFailed, error
 from heso._cli._project import group_flags
 from heso._cli.init import init_command
 from heso._cli.policy import policy_group
+from heso._cli.store import export_command, log_command, show_command
 from heso._cli.verify import verify_command
 from heso._cli.version import version_command
 from heso._core import __version__
@@ -39,7 +40,10 @@ def cli(ctx: click.Context) -> None:
 
 
 cli.add_command(init_command)
+cli.add_command(export_command)
+cli.add_command(log_command)
 cli.add_command(policy_group)
+cli.add_command(show_command)
 cli.add_command(verify_command)
 cli.add_command(version_command)
 

@@ -61,6 +61,9 @@ pub(crate) enum Command {
     Init(InitArgs),
     /// Verify receipts offline: files, JSON arrays, JSON Lines, directories or `-` (stdin).
     Verify(VerifyArgs),
+    /// Verify or export the project's audit store.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Check the policy file or run its tests.
     #[command(subcommand)]
     Policy(PolicyCommand),
@@ -69,6 +72,51 @@ pub(crate) enum Command {
     Keys(KeysCommand),
     /// Print the version and build facts.
     Version(VersionArgs),
+}
+
+/// `audit verify` and `audit export`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum AuditCommand {
+    /// Verify every chain and standalone receipt of the project store, and the store itself.
+    Verify(AuditVerifyArgs),
+    /// Export the project store as JSON Lines (the exact stored bytes).
+    Export(AuditExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AuditVerifyArgs {
+    /// Pin operator keys (base64, or @FILE holding one key); repeatable.
+    #[arg(long = "pubkey", value_name = "KEY")]
+    pub(crate) pubkeys: Vec<String>,
+    /// Pin approver keys (base64, or @FILE); repeatable.
+    #[arg(long = "approver-pubkey", value_name = "KEY")]
+    pub(crate) approver_pubkeys: Vec<String>,
+    /// Check signatures without pinning who made them.
+    #[arg(long)]
+    pub(crate) no_pin: bool,
+    /// List every receipt, not only standalone and failed ones.
+    #[arg(long)]
+    pub(crate) all: bool,
+    /// Print the result as JSON on stdout.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AuditExportArgs {
+    /// Write to FILE instead of standard output.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub(crate) output: Option<PathBuf>,
+    /// Export only this session, in seq order; repeatable.
+    #[arg(long = "session", value_name = "S")]
+    pub(crate) sessions: Vec<String>,
+    /// Write one JSON Lines file per session (named by its id), one file per standalone receipt,
+    /// and the operator key file into DIR.
+    #[arg(long = "per-session", value_name = "DIR")]
+    pub(crate) per_session: Option<PathBuf>,
+    /// Copy every readable receipt out of a damaged store, row by row (exit 1 if rows were lost).
+    #[arg(long)]
+    pub(crate) salvage: bool,
 }
 
 /// `policy check` and `policy test` (the same as `heso policy check` and `heso policy test`).

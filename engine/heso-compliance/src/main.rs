@@ -18,6 +18,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         cli::Command::Init(args) => commands::init::run(&cli.global, &args),
         cli::Command::Verify(args) => commands::verify::run(&cli.global, &args),
+        cli::Command::Audit(command) => commands::audit::run(&cli.global, &command),
         cli::Command::Policy(command) => commands::policy::run(&cli.global, &command),
         cli::Command::Keys(command) => commands::keys::run(&cli.global, &command),
         cli::Command::Version(args) => Ok(commands::version::run(&args)),

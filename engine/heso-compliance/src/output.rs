@@ -17,6 +17,7 @@ const EXIT_ERROR: u8 = 2;
 pub(crate) enum ErrorCode {
     Usage,
     NotFound,
+    Ambiguous,
     NoProject,
     Config,
     Engine,
@@ -28,6 +29,7 @@ impl ErrorCode {
     pub(crate) fn named(name: &str) -> Self {
         match name {
             "not-found" => Self::NotFound,
+            "ambiguous" => Self::Ambiguous,
             "no-project" => Self::NoProject,
             "config" => Self::Config,
             "refused" => Self::Refused,
@@ -40,6 +42,7 @@ impl ErrorCode {
         match self {
             Self::Usage => "usage",
             Self::NotFound => "not-found",
+            Self::Ambiguous => "ambiguous",
             Self::NoProject => "no-project",
             Self::Config => "config",
             Self::Engine => "engine",
@@ -114,6 +117,31 @@ pub(crate) fn print_stdout(text: &str) {
         }
         error_line(&format!("cannot write to stdout: {error}"));
         std::process::exit(i32::from(EXIT_ERROR));
+    }
+}
+
+/// Standard output as a writer for data streamed by the engine (exports): a closed pipe ends the
+/// program quietly with status 0, as [`print_stdout`] does.
+#[derive(Debug)]
+pub(crate) struct Stdout;
+
+impl io::Write for Stdout {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.write_all(bytes).map(|()| bytes.len())
+    }
+
+    fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        match io::stdout().lock().write_all(bytes) {
+            Err(error) if error.kind() == io::ErrorKind::BrokenPipe => std::process::exit(0),
+            other => other,
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match io::stdout().lock().flush() {
+            Err(error) if error.kind() == io::ErrorKind::BrokenPipe => std::process::exit(0),
+            other => other,
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 //! are the classes of `heso._errors`, defined once in Python.
 
 mod policy;
+mod store;
 
 use std::path::{Path, PathBuf};
 
@@ -141,8 +142,10 @@ enum VerifyItem {
     Bytes(Vec<u8>),
 }
 
-/// Verifies receipts exactly as `heso-compliance verify` does. Returns a dict with `exit_code`,
-/// `lines` (the text report), `result` (the JSON result, as text) and `warnings`.
+/// Verifies receipts exactly as `heso-compliance verify` does: files, directories, `-`, bytes,
+/// and receipt hash prefixes looked up in the project store; no inputs verify the whole store.
+/// Returns a dict with `exit_code`, `lines` (the text report), `result` (the JSON result, as
+/// text), `warnings` and `error`.
 #[pyfunction]
 #[pyo3(signature = (inputs, *, pubkeys, approver_pubkeys, no_pin, all, project_root, color = false, progress = false))]
 #[expect(
@@ -174,12 +177,18 @@ fn verify(
             },
         })
         .collect();
+    let cwd = std::env::current_dir().map_err(|e| {
+        pyo3::exceptions::PyOSError::new_err(format!("cannot read the current directory: {e}"))
+    })?;
+    let location = store::location(project_root, cwd)?;
     let request = VerifyRequest {
         inputs,
         pubkeys,
         approver_pubkeys,
         no_pin,
-        project_root,
+        project_root: location.project_root,
+        env_data_dir: location.env_data_dir,
+        cwd: location.cwd,
     };
     let result = pyo3::types::PyDict::new(py);
     let run = || {
@@ -381,6 +390,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(policy::policy_check, m)?)?;
     m.add_function(wrap_pyfunction!(policy::policy_test, m)?)?;
     m.add_function(wrap_pyfunction!(policy::policy_explain, m)?)?;
+    m.add_function(wrap_pyfunction!(store::export, m)?)?;
+    m.add_function(wrap_pyfunction!(store::show, m)?)?;
+    m.add_function(wrap_pyfunction!(store::log, m)?)?;
     m.add_function(wrap_pyfunction!(fingerprint, m)?)?;
     m.add_function(wrap_pyfunction!(find_project_root, m)?)?;
     m.add_function(wrap_pyfunction!(operator_pinning, m)?)?;

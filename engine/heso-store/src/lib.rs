@@ -19,4 +19,5 @@ pub mod progress;
 pub mod project;
 pub mod scaffold;
 pub mod store;
+pub mod store_runs;
 pub mod verification;

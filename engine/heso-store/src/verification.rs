@@ -11,6 +11,7 @@ use heso_core::receipt::report::{verify_inputs_observed, PinSource, Pinning, Rep
 
 use crate::inputs::{read_inputs, split_receipts, InputError};
 use crate::scaffold::POLICY_FILE;
+use crate::store_runs::{is_hash_prefix, not_an_input, RunError, StoreLocation};
 
 /// One thing to verify.
 #[derive(Debug, Clone)]
@@ -39,6 +40,21 @@ pub struct VerifyRequest {
     pub no_pin: bool,
     /// The project root, when one was found.
     pub project_root: Option<PathBuf>,
+    /// `HESO_DATA_DIR`, which locates the project store (storage.md §1.1).
+    pub env_data_dir: Option<PathBuf>,
+    /// The current directory, for messages.
+    pub cwd: PathBuf,
+}
+
+impl VerifyRequest {
+    /// Where the project store is.
+    pub fn store_location(&self) -> StoreLocation {
+        StoreLocation {
+            project_root: self.project_root.clone(),
+            env_data_dir: self.env_data_dir.clone(),
+            cwd: self.cwd.clone(),
+        }
+    }
 }
 
 /// The outcome, ready to print.
@@ -59,12 +75,9 @@ pub enum VerifyError {
     /// An input is neither a path nor a hash.
     #[error("no such file and not a receipt hash: `{0}`")]
     NotAnInput(String),
-    /// A hash prefix was given, but there is no store to look it up in.
-    #[error("`{0}` looks like a receipt hash, but receipts are looked up in the project store, which this version of heso does not keep yet; pass receipt files instead")]
-    NoStore(String),
-    /// No inputs and no store.
-    #[error("nothing to verify: pass receipt files, directories or `-`")]
-    NoInputs,
+    /// The project store could not be read, or a hash prefix is unknown or ambiguous there.
+    #[error("{}", .0.1)]
+    Store(RunError),
     /// `--no-pin` together with keys to pin.
     #[error("--no-pin cannot be combined with --pubkey or --approver-pubkey")]
     PinConflict,
@@ -92,8 +105,9 @@ impl VerifyError {
     /// The JSON error code of the CLI contract, the same from both programs.
     pub fn code(&self) -> &'static str {
         match self {
-            Self::Input(_) | Self::NotAnInput(_) | Self::NoStore(_) => "not-found",
-            Self::NoInputs | Self::PinConflict | Self::BadKey { .. } => "usage",
+            Self::Input(_) | Self::NotAnInput(_) => "not-found",
+            Self::Store((code, _)) => code,
+            Self::PinConflict | Self::BadKey { .. } => "usage",
             Self::Project { .. } => "config",
         }
     }
@@ -111,6 +125,10 @@ pub fn run_verify(request: &VerifyRequest) -> Result<VerifyOutcome, VerifyError>
 }
 
 /// As [`run_verify`], calling `progress(done, total)` as receipts are verified.
+///
+/// Each named input is `-`, an existing path, or else a receipt hash prefix (6–64 hex
+/// characters) looked up in the project store. No input at all verifies the whole project store:
+/// every session in `seq` order as a chain, every standalone receipt by itself (cli.md §2.3).
 pub fn run_verify_observed(
     request: &VerifyRequest,
     progress: &mut dyn FnMut(usize, usize),
@@ -118,24 +136,28 @@ pub fn run_verify_observed(
     if request.no_pin && !(request.pubkeys.is_empty() && request.approver_pubkeys.is_empty()) {
         return Err(VerifyError::PinConflict);
     }
-    if request.inputs.is_empty() {
-        return Err(VerifyError::NoInputs);
-    }
     for input in &request.inputs {
         if let VerifyInput::Named(name) = input {
-            if name != "-" && !Path::new(name).exists() {
-                if is_hash_prefix(name) {
-                    return Err(VerifyError::NoStore(name.clone()));
-                }
+            if name != "-" && !Path::new(name).exists() && !is_hash_prefix(name) {
                 return Err(VerifyError::NotAnInput(name.clone()));
             }
         }
     }
     let (pinning, warnings) = resolve_pinning(request)?;
+    let location = request.store_location();
     let mut receipts = Vec::new();
     let mut skipped_files = 0;
+    if request.inputs.is_empty() {
+        let mut reader = location.reader().map_err(VerifyError::Store)?;
+        receipts = crate::store_runs::store_inputs(&mut reader)
+            .map_err(|e| VerifyError::Store(crate::store_runs::store_failure(&e)))?;
+    }
+    let mut reader = None;
     for input in &request.inputs {
         match input {
+            VerifyInput::Named(name) if name != "-" && !Path::new(name).exists() => {
+                receipts.push(lookup(&location, &mut reader, name)?);
+            }
             VerifyInput::Named(name) => {
                 let read = read_inputs(&[PathBuf::from(name)])?;
                 receipts.extend(read.receipts);
@@ -154,8 +176,23 @@ pub fn run_verify_observed(
     Ok(VerifyOutcome { report, warnings })
 }
 
-fn is_hash_prefix(text: &str) -> bool {
-    (6..=64).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_hexdigit())
+/// The stored receipt a hash prefix names; the store is opened on the first lookup.
+fn lookup(
+    location: &StoreLocation,
+    reader: &mut Option<crate::store::StoreReader>,
+    prefix: &str,
+) -> Result<heso_core::receipt::report::InputReceipt, VerifyError> {
+    let open = match reader {
+        Some(open) => open,
+        None => reader.insert(location.reader().map_err(|(code, message)| match code {
+            // No project to look the hash up in: the input is simply not found.
+            "no-project" => VerifyError::Store((code, not_an_input(prefix, &location.cwd))),
+            _ => VerifyError::Store((code, message)),
+        })?),
+    };
+    crate::store_runs::lookup_receipt(open, prefix)
+        .map(|stored| crate::store_runs::input_of(&stored))
+        .map_err(VerifyError::Store)
 }
 
 /// Parses `--pubkey` values: base64, or `@FILE` holding one key.
@@ -178,7 +215,9 @@ fn flag_keys(flag: &'static str, values: &[String]) -> Result<Vec<PublicKey>, Ve
 }
 
 /// The pinning table of the CLI contract (cli.md §2.3).
-fn resolve_pinning(request: &VerifyRequest) -> Result<(Pinning, Vec<String>), VerifyError> {
+pub(crate) fn resolve_pinning(
+    request: &VerifyRequest,
+) -> Result<(Pinning, Vec<String>), VerifyError> {
     if request.no_pin {
         return Ok((Pinning::Off("--no-pin".to_owned()), Vec::new()));
     }

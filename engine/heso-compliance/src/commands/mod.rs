@@ -1,5 +1,6 @@
 //! One module per command.
 
+pub(crate) mod audit;
 pub(crate) mod init;
 pub(crate) mod keys;
 pub(crate) mod policy;

@@ -41,18 +41,14 @@ pub(crate) fn run(global: &GlobalArgs, args: &VerifyArgs) -> CommandResult {
             env.project_root.as_deref(),
             &cwd,
         ),
+        env_data_dir: env.data_dir.clone(),
+        cwd,
     };
     let mut bar = ProgressBar::for_terminal("verifying", "receipts", global.quiet);
     let outcome = run_verify_observed(&request, &mut |done, total| bar.update(done, total));
     bar.finish();
-    let outcome = outcome.map_err(|error| {
-        let code = match error.code() {
-            "not-found" => ErrorCode::NotFound,
-            "config" => ErrorCode::Config,
-            _ => ErrorCode::Usage,
-        };
-        fail(code, error.to_string())
-    })?;
+    let outcome =
+        outcome.map_err(|error| fail(ErrorCode::named(error.code()), error.to_string()))?;
     for message in &outcome.warnings {
         warning(message);
     }

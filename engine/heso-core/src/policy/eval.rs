@@ -11,6 +11,11 @@ use crate::policy::model::{is_dangerous, Decision, Policy, Rule};
 pub const DEFAULT_RULE: &str = "policy.default";
 /// The rule id for unmatched dangerous actions.
 pub const FLOOR_RULE: &str = "policy.floor.unmatched";
+/// The rule id of the block receipt of a call that meets its rejected approval request.
+pub const APPROVAL_REJECTED_RULE: &str = "approval.rejected";
+/// The rule id of the block receipt of a call that meets its approval request after the deadline
+/// with no decision.
+pub const APPROVAL_EXPIRED_RULE: &str = "approval.expired";
 /// The deadline of requests no rule sets terms for.
 const DEFAULT_SLA_MINUTES: u32 = 1_440;
 

@@ -1,6 +1,7 @@
 //! Action Receipts v2: canonical bytes, hashes, signatures, chains, redaction and verification,
 //! byte-compatible with the public format.
 
+pub mod approval;
 pub mod chain;
 pub mod domain;
 pub mod hashing;

@@ -49,6 +49,19 @@ impl Instant {
         self.0
     }
 
+    /// The reading `minutes` later (an approval deadline, storage.md §10.2). Deadlines are capped
+    /// at 100 years so every stored time keeps its four-digit year and compares as text.
+    #[must_use]
+    pub fn after_minutes(self, minutes: u32) -> Self {
+        const MAX_MINUTES: u64 = 100 * 366 * 24 * 60;
+        let minutes = u64::from(minutes).min(MAX_MINUTES);
+        Self(
+            self.0
+                .checked_add(Duration::from_secs(minutes * 60))
+                .unwrap_or(self.0),
+        )
+    }
+
     /// RFC 3339 UTC with milliseconds, the format of every store time column.
     pub fn store_time(self) -> String {
         let (seconds, millis) = unix(self.0);

@@ -122,6 +122,9 @@ pub enum StoreError {
         /// Up to 10 matches, as 12-character prefixes.
         candidates: Vec<String>,
     },
+    /// An approval request refused the operation (storage.md §10); nothing was written.
+    #[error(transparent)]
+    Approval(#[from] crate::store::approvals::ApprovalError),
     /// Any other SQLite failure.
     #[error("audit store error: {0}")]
     Sqlite(rusqlite::Error),

@@ -13,6 +13,9 @@
 //!   chain head, outbox row and reveal rows. The approvals and durable-session code runs its own
 //!   statements in the same transaction through [`WriteTx::sql`], so a state change and the
 //!   receipt that goes with it commit together or not at all (§6.1).
+//! * **Approvals.** [`Store::gate_approval`], [`Store::add_approval_leg`] and
+//!   [`Store::reopen_approval`] move approval requests through the states of §10.3, each in one
+//!   transaction with the receipts that go with it; consumption happens exactly once (§10.4).
 //! * **Readers.** [`StoreReader`] is a read-only connection; every read runs in one
 //!   [`Snapshot`] (a WAL read transaction), so exports and audits are consistent while agents
 //!   append. Readers never write, not even to repair.
@@ -26,6 +29,7 @@
 //!   exported, logged or put in an error message.
 
 mod append;
+mod approvals;
 mod audit;
 mod clock;
 mod connection;
@@ -45,6 +49,10 @@ use std::sync::{Mutex, MutexGuard};
 use rusqlite::{Connection, TransactionBehavior};
 
 pub use append::{AppendRequest, Appended, Placement, SessionType, Signing, WriteTx};
+pub use approvals::{
+    ApprovalError, ApprovalFilter, ApprovalLeg, ApprovalRequest, ApprovalState, GateOutcome,
+    GateRequest, LegOutcome, LegSubmission, RegisteredKeys, ReopenOutcome, RequestTerms,
+};
 pub use audit::{audit_store, StoreAudit, StoreCheck};
 pub use clock::{Clock, Instant};
 pub use connection::DB_FILE;

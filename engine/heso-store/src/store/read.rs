@@ -145,6 +145,11 @@ impl StoreReader {
         &self.path
     }
 
+    /// The time now, by the clock the reader was opened with.
+    pub(crate) fn now(&self) -> crate::store::clock::Instant {
+        self.options.clock.now()
+    }
+
     /// Runs `read` in one read transaction (a WAL snapshot).
     pub fn snapshot<T>(
         &mut self,
