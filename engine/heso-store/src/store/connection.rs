@@ -104,7 +104,7 @@ fn create_wal_file(data_dir: &Path, path: &Path) -> Result<(), StoreError> {
         move |source| StoreError::Io { path: at, source }
     };
     let suffix: [u8; 8] = random_bytes().map_err(io_error(data_dir))?;
-    let hex: String = suffix.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = heso_core::hex::encode(&suffix);
     let temp = data_dir.join(format!(".tmp-{DB_FILE}-{hex}"));
     let mut options = OpenOptions::new();
     // O_CREAT|O_EXCL with an explicit mode: the file is private from its first byte, whatever

@@ -73,13 +73,13 @@ fn judge(bytes: &[u8], recorded: Option<usize>) -> WalState {
     }
     let scan = scan(bytes);
     match (scan, recorded) {
-        (Scan::Header(detail), _) => WalState::Damaged(detail),
+        (Scan::Header(detail) | Scan::Frames { tail: Some(detail), .. }, None)
+        | (Scan::Header(detail), Some(_)) => WalState::Damaged(detail),
         (Scan::Frames { committed, .. }, Some(recorded)) if committed < recorded => {
             WalState::Damaged(format!(
                 "the WAL holds {committed} committed frames but the wal-index recorded {recorded}: committed transactions were lost"
             ))
         }
-        (Scan::Frames { tail: Some(detail), .. }, None) => WalState::Damaged(detail),
         (
             Scan::Frames {
                 frames, committed, ..
