@@ -343,6 +343,34 @@ def test_per_session_export(cli: Cli, store_project: StoreProject, program: str)
     assert verified.returncode == 0, verified.stdout
 
 
+def test_per_session_export_passes_the_independent_checker(
+    cli: Cli, store_project: StoreProject
+) -> None:
+    """storage.md §16 item 9: exports verify with a verifier written without heso's code."""
+    pytest.importorskip("cryptography", reason="the independent checker needs `cryptography`")
+    pytest.importorskip("rfc8785", reason="the independent checker needs `rfc8785`")
+    pytest.importorskip("blake3", reason="the independent checker needs `blake3`")
+    ran = cli.heso("export", "--per-session", "out", "-q", cwd=store_project.root)
+    assert ran.returncode == 0, ran.stderr
+    out = store_project.root / "out"
+    checked = subprocess.run(
+        [
+            sys.executable,
+            str(Path(__file__).resolve().parents[1] / "scripts" / "independent_check.py"),
+            "--pubkey",
+            (out / "operator.pub").read_text().strip(),
+            "--approver-pubkey",
+            store_project.facts["approver_public_key"],
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stdout[-2000:] + checked.stderr[-2000:]
+
+
 def test_contradicting_export_flags(cli: Cli, store_project: StoreProject) -> None:
     one_error(
         cli.engine("audit", "export", "-o", "a", "--per-session", "b", cwd=store_project.root),
