@@ -6,6 +6,7 @@ per command `result`. Each document here comes from a real run of the installed 
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import shutil
@@ -696,7 +697,7 @@ def test_audit_verify_documents(cli: Cli, store_project: StoreProject) -> None:
     assert "integrity_check" in names
     assert "chain_heads" in names
     assert all(check["ok"] for check in clean["store_checks"])
-    with sqlite3.connect(store_project.db) as conn:
+    with contextlib.closing(sqlite3.connect(store_project.db)) as conn, conn:
         conn.execute("DELETE FROM outbox WHERE receipt_id = 2")
     failed = audit_document(cli, root, 1)["result"]
     assert [c["name"] for c in failed["store_checks"] if not c["ok"]] == ["outbox"]
@@ -721,7 +722,7 @@ BROKEN_AUDIT_RESULTS: tuple[tuple[str, tuple[str | int, ...], object], ...] = (
 
 
 def test_audit_schema_rejects_plausible_bugs(cli: Cli, store_project: StoreProject) -> None:
-    with sqlite3.connect(store_project.db) as conn:
+    with contextlib.closing(sqlite3.connect(store_project.db)) as conn, conn:
         conn.execute("DELETE FROM outbox WHERE receipt_id = 2")
     result = audit_document(cli, store_project.root, 1)["result"]
     result["store_checks"].sort(key=lambda check: check["ok"])

@@ -9,6 +9,7 @@ read the exact stored bytes; the programs never let Python open it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import sqlite3
@@ -32,7 +33,7 @@ SCRIPTS = Path(sysconfig.get_path("scripts"))
 
 def bodies(db: Path, where: str = "1", order: str = "id") -> list[bytes]:
     """The exact stored bytes of the selected receipts (read-only)."""
-    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+    with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn, conn:
         rows = conn.execute(f"SELECT body FROM receipts WHERE {where} ORDER BY {order}")
         return [bytes(row[0]) for row in rows]
 
@@ -200,7 +201,7 @@ def test_audit_verify_of_a_sound_store(cli: Cli, store_project: StoreProject) ->
 
 def tamper_body(db: Path, action_hash: str) -> None:
     """Change one byte of a stored body (a field value), leaving every column alone."""
-    with sqlite3.connect(db) as conn:
+    with contextlib.closing(sqlite3.connect(db)) as conn, conn:
         (body,) = conn.execute(
             "SELECT body FROM receipts WHERE action_hash = ?", (action_hash,)
         ).fetchone()
@@ -212,7 +213,7 @@ def tamper_body(db: Path, action_hash: str) -> None:
 def test_audit_verify_after_a_body_byte_changed(cli: Cli, store_project: StoreProject) -> None:
     search = store_project.facts["demo"][1]
     tamper_body(store_project.db, search)
-    with sqlite3.connect(store_project.db) as conn:
+    with contextlib.closing(sqlite3.connect(store_project.db)) as conn, conn:
         conn.execute("DELETE FROM outbox WHERE receipt_id = 1")
     audit = cli.engine("audit", "verify", cwd=store_project.root)
     assert audit.returncode == 1, audit.stderr
@@ -570,7 +571,7 @@ def test_log_follow_prints_new_receipts_until_interrupted(
             assert short(store_project.facts["standalone"][1]).encode() in first
             # A new row, as an agent's append would add it (a copy of a body under another
             # hash: log reads columns and bodies, it does not verify).
-            with sqlite3.connect(store_project.db) as conn:
+            with contextlib.closing(sqlite3.connect(store_project.db)) as conn, conn:
                 conn.execute(
                     "INSERT INTO receipts (action_hash, session_id, seq, link_hash, kind, "
                     "decision, trust_level, tool_name, workflow, created_at, body) SELECT ?, "
