@@ -21,6 +21,7 @@ __all__ = [
     "operator_pinning",
     "policy_check",
     "policy_explain",
+    "policy_explain_receipt",
     "policy_test",
     "show",
     "verify",
@@ -124,6 +125,9 @@ def policy_test(
 ) -> _PolicyRunOutput: ...
 def policy_explain(
     action: str, *, policy: str | None, project_root: str | None, cwd: str
+) -> _PolicyRunOutput: ...
+def policy_explain_receipt(
+    reference: str, *, policy: str | None, project_root: str | None, cwd: str
 ) -> _PolicyRunOutput: ...
 
 class _StoreRunOutput(TypedDict):

@@ -609,6 +609,21 @@ BROKEN_POLICY_RESULTS: tuple[tuple[str, str, tuple[str | int, ...], object], ...
 )
 
 
+def test_policy_explain_receipt_document(cli: Cli, store_project: StoreProject) -> None:
+    """`--receipt` adds `receipt`, `revealed` and `redacted_unrevealed`; the schema demands all
+    three together and a full hash."""
+    redacted = store_project.facts["redacted"]
+    ran = cli.heso("policy", "explain", "--json", "--receipt", redacted, cwd=store_project.root)
+    result = checked_document(ran, "heso", "policy explain", "policy-explain.schema.json")["result"]
+    assert result["receipt"]["action_hash"] == redacted
+    for path, value in (
+        (("revealed",), DELETE),
+        (("receipt", "action_hash"), redacted[:12]),
+        (("receipt", "recorded_decision"), DELETE),
+    ):
+        assert schema_errors("policy-explain.schema.json", broken(result, path, value)), path
+
+
 def test_policy_schemas_reject_plausible_bugs(cli: Cli) -> None:
     project, _ = new_project(cli)
     results = {"check-ok": policy_documents(cli, project, "check", exit_code=0)}

@@ -3,10 +3,12 @@ errors, and ``policy check | test | explain`` from both programs as real subproc
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pickle
 import shutil
+import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +18,7 @@ import heso
 from heso import _core
 
 if TYPE_CHECKING:
-    from conftest import Cli
+    from conftest import Cli, StoreProject
 
 POLICY_VECTORS = Path(__file__).parent / "vectors" / "policy"
 STARTER_TESTS = Path(__file__).parent / "policy" / "starter.tests.toml"
@@ -324,6 +326,135 @@ def test_explain_input_errors_are_one_line(
     assert ran.returncode == 2
     assert len(ran.stderr_lines) == 1
     assert ran.stderr_lines[0].startswith(f"heso: error: {message}"), ran.stderr
+
+
+# --- explain --receipt (cli.md §2.10) ------------------------------------------------------
+
+FIXTURE_SECRET = "sk-live-FIXTURE"  # the committed `api_key` of fill_store's redacted receipt
+
+
+def test_explain_receipt_uses_local_reveal_material_and_never_prints_it(
+    cli: Cli, store_project: StoreProject
+) -> None:
+    redacted: str = store_project.facts["redacted"]
+    ran = cli.heso("policy", "explain", "--receipt", redacted[:10], cwd=store_project.root)
+    assert (ran.returncode, ran.stderr) == (0, "")
+    lines = ran.stdout.splitlines()
+    assert (
+        lines[0]
+        == "action: data_export export_users (workflow demo, account acct-fixture, no host)"
+    )
+    assert lines[1] == (
+        f"receipt: {redacted[:12]}… (decided redact by data_export.redact when it was recorded)"
+    )
+    assert (
+        "note: `api_key` is redacted in the receipt; its value was taken from the reveal material "
+        "stored here and is not shown"
+    ) in lines
+    assert FIXTURE_SECRET not in ran.stdout
+    ran = cli.heso("policy", "explain", "--receipt", redacted, "--json", cwd=store_project.root)
+    assert ran.returncode == 0, ran.stderr
+    assert FIXTURE_SECRET not in ran.stdout
+    result = _json(ran)["result"]
+    assert result["receipt"] == {
+        "action_hash": redacted,
+        "recorded_decision": "redact",
+        "recorded_rule_id": "data_export.redact",
+    }
+    assert (result["revealed"], result["redacted_unrevealed"]) == (["api_key"], [])
+    assert result["action"]["fields"]["table"] == "users"
+    assert set(result["action"]["fields"]["api_key"]) == {"_sd"}
+
+
+def test_explain_receipt_without_reveal_material_explains_the_field_as_missing(
+    cli: Cli, store_project: StoreProject
+) -> None:
+    with contextlib.closing(sqlite3.connect(store_project.db)) as conn, conn:
+        conn.execute("DELETE FROM reveals")
+    redacted: str = store_project.facts["redacted"]
+    ran = cli.heso("policy", "explain", "--receipt", redacted[:8], "--json", cwd=store_project.root)
+    assert ran.returncode == 0, ran.stderr
+    result = _json(ran)["result"]
+    assert (result["revealed"], result["redacted_unrevealed"]) == ([], ["api_key"])
+    assert result["action"]["fields"] == {"table": "users"}
+    ran = cli.heso("policy", "explain", "--receipt", redacted[:8], cwd=store_project.root)
+    assert (
+        "note: `api_key` is redacted in the receipt and no reveal material is stored here, so it "
+        "was explained as missing"
+    ) in ran.stdout.splitlines()
+
+
+def test_explain_receipt_plain_receipt_matches_the_action_given_by_options(
+    cli: Cli, store_project: StoreProject
+) -> None:
+    stored = json.loads(
+        cli.heso("show", store_project.facts["demo"][0], cwd=store_project.root).stdout
+    )
+    action = stored["content"]["action"]
+    by_receipt = cli.heso(
+        "policy",
+        "explain",
+        "--receipt",
+        stored["content"]["action_hash"],
+        "--json",
+        cwd=store_project.root,
+    )
+    by_hand = cli.heso(
+        "policy",
+        "explain",
+        "--verb",
+        action["verb"],
+        "--tool",
+        action["tool_name"],
+        "--workflow",
+        action["workflow"],
+        "--account",
+        action["account"],
+        "--fields-json",
+        json.dumps(action["fields"]),
+        "--json",
+        cwd=store_project.root,
+    )
+    with_receipt = _json(by_receipt)["result"]
+    for key in ("receipt", "redacted_unrevealed", "revealed"):
+        del with_receipt[key]
+    assert with_receipt == _json(by_hand)["result"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--receipt", "abcdef", "--verb", "payment"], "--receipt explains the stored receipt's"),
+        (["--receipt", "abcdef", "--field", "a=1"], "--receipt explains the stored receipt's"),
+        ([], "policy explain needs --verb V"),
+        (["--receipt", "0" * 64], f"no receipt `{'0' * 64}` in the store; list the receipts"),
+        (["--receipt", "xyz"], "`xyz` is not a receipt hash prefix"),
+    ],
+)
+def test_explain_receipt_input_errors_are_one_line(
+    cli: Cli, store_project: StoreProject, args: list[str], message: str
+) -> None:
+    ran = cli.heso("policy", "explain", *args, cwd=store_project.root)
+    assert ran.returncode == 2
+    assert len(ran.stderr_lines) == 1
+    assert ran.stderr_lines[0].startswith(f"heso: error: {message}"), ran.stderr
+
+
+def test_explain_receipt_ambiguous_and_storeless(
+    cli: Cli, store_project: StoreProject, project: Path
+) -> None:
+    prefix: str = store_project.facts["ambiguous_prefix"]
+    ran = cli.heso("policy", "explain", "--receipt", prefix, cwd=store_project.root)
+    assert ran.returncode == 2
+    assert ran.stderr_lines == [
+        f"heso: error: receipt hash `{prefix}` is ambiguous: it matches "
+        + ", ".join(f"`{h[:12]}…`" for h in sorted(store_project.facts["ambiguous_hashes"]))
+        + "; give more characters"
+    ]
+    ran = cli.heso("policy", "explain", "--receipt", prefix, "--json", cwd=project)
+    assert ran.returncode == 2
+    assert _json(ran)["error"]["code"] == "not-found"
+    assert ran.stderr_lines[0].startswith("heso: error: no audit store at ")
 
 
 # --- reload (policy.md §9, §14 item 4) -------------------------------------------------------

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+from click.core import ParameterSource
 
 from heso import _core
 from heso._cli._group import SuggestingGroup
@@ -96,8 +97,11 @@ def test_command(
     return _report("policy test", output, as_json=as_json)
 
 
+_ACTION_OPTIONS = ("verb", "tool_name", "host", "workflow", "account", "fields", "fields_json")
+
+
 @policy_group.command("explain")
-@click.option("--verb", required=True, help="The action's verb, such as payment.")
+@click.option("--verb", help="The action's verb, such as payment (required without --receipt).")
 @click.option("--tool", "tool_name", default="test", show_default=True, help="The tool name.")
 @click.option("--host", help="The target host.")
 @click.option("--workflow", default="default", show_default=True, help="The workflow.")
@@ -111,6 +115,12 @@ def test_command(
 )
 @click.option("--fields-json", metavar="JSON", help="All fields as one JSON object.")
 @click.option(
+    "--receipt",
+    "receipt",
+    metavar="REF",
+    help="Explain a stored receipt's action (an action_hash prefix) under the current policy.",
+)
+@click.option(
     "--policy",
     "policy",
     type=click.Path(path_type=Path),
@@ -118,23 +128,48 @@ def test_command(
     help="The policy to explain with (default: the project's heso.toml).",
 )
 @_common_options
+@click.pass_context
 def explain_command(
+    ctx: click.Context,
     *,
-    verb: str,
+    verb: str | None,
     tool_name: str,
     host: str | None,
     workflow: str,
     account: str,
     fields: tuple[str, ...],
     fields_json: str | None,
+    receipt: str | None,
     policy: Path | None,
     as_json: bool,
     project: Path | None,
     quiet: bool,
     color: str,
 ) -> int:
-    """Show why an action gets its decision, rule by rule."""
+    """Show why an action (or a stored receipt's) gets its decision, rule by rule."""
     del quiet, color
+    if receipt is not None:
+        given = [
+            name
+            for name in _ACTION_OPTIONS
+            if ctx.get_parameter_source(name) not in (None, ParameterSource.DEFAULT)
+        ]
+        if given:
+            raise CommandFailed(
+                "--receipt explains the stored receipt's own action; drop the action options "
+                f"({', '.join(_option_name(name) for name in given)}) or --receipt"
+            )
+        output = _core.policy_explain_receipt(
+            receipt,
+            policy=None if policy is None else str(policy),
+            project_root=project_root(project),
+            cwd=str(Path.cwd()),
+        )
+        return _report("policy explain", output, as_json=as_json)
+    if verb is None:
+        raise CommandFailed(
+            "policy explain needs --verb V (and the other action options) or --receipt REF"
+        )
     action: dict[str, Any] = {
         "verb": verb,
         "tool_name": tool_name,
@@ -151,6 +186,12 @@ def explain_command(
         cwd=str(Path.cwd()),
     )
     return _report("policy explain", output, as_json=as_json)
+
+
+def _option_name(parameter: str) -> str:
+    """The command-line spelling of an explain action option."""
+    spelled = {"tool_name": "tool", "fields": "field"}.get(parameter, parameter)
+    return "--" + spelled.replace("_", "-")
 
 
 def _fields(assignments: tuple[str, ...], fields_json: str | None) -> dict[str, Any]:

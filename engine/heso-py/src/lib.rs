@@ -390,6 +390,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(policy::policy_check, m)?)?;
     m.add_function(wrap_pyfunction!(policy::policy_test, m)?)?;
     m.add_function(wrap_pyfunction!(policy::policy_explain, m)?)?;
+    m.add_function(wrap_pyfunction!(policy::policy_explain_receipt, m)?)?;
     m.add_function(wrap_pyfunction!(store::export, m)?)?;
     m.add_function(wrap_pyfunction!(store::show, m)?)?;
     m.add_function(wrap_pyfunction!(store::log, m)?)?;

@@ -10,7 +10,8 @@ use heso_core::policy::model::Policy;
 use heso_core::policy::wire::{action_from_json, evaluation_to_json};
 use heso_store::policy_file::{PolicyFile, PolicyFileError};
 use heso_store::policy_runs::{
-    run_policy_check, run_policy_explain, run_policy_test, PolicyLocation, PolicyRunOutcome,
+    run_policy_check, run_policy_explain, run_policy_explain_receipt, run_policy_test,
+    PolicyLocation, PolicyRunOutcome,
 };
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
@@ -274,5 +275,24 @@ pub(crate) fn policy_explain(
         .map_err(|e| pyo3::exceptions::PyValueError::new_err(format!("action is not JSON: {e}")))?;
     let location = location(policy, project_root, cwd);
     let outcome = py.detach(|| run_policy_explain(&location, &action));
+    outcome_dict(py, &outcome)
+}
+
+/// `policy explain --receipt REF`: the action of the stored receipt `reference` (a hash prefix)
+/// under the current policy, redacted values taken from the store's reveal material when present.
+#[pyfunction]
+#[pyo3(signature = (reference, *, policy, project_root, cwd))]
+pub(crate) fn policy_explain_receipt(
+    py: Python<'_>,
+    reference: &str,
+    policy: Option<PathBuf>,
+    project_root: Option<PathBuf>,
+    cwd: PathBuf,
+) -> PyResult<Py<PyDict>> {
+    let env = heso_store::env::EngineEnv::from_process()
+        .map_err(|e| crate::store::ConfigError::new_err(e.to_string()))?;
+    let location = location(policy, project_root, cwd);
+    let outcome =
+        py.detach(|| run_policy_explain_receipt(&location, reference, env.data_dir.as_deref()));
     outcome_dict(py, &outcome)
 }

@@ -4,15 +4,19 @@
 
 use std::path::{Path, PathBuf};
 
-use heso_core::policy::explain::explain;
+use heso_core::json::parse_strict;
+use heso_core::policy::explain::{explain, Found, SkipReason};
 use heso_core::policy::load::{load_policy, LoadedPolicy, PolicyIssue};
 use heso_core::policy::model::Policy;
 use heso_core::policy::testing::{parse_tests, run_tests, TestFileKind, TestSource};
 use heso_core::policy::wire::action_from_json;
+use heso_core::receipt::redaction::SALTED_BLAKE3;
 use heso_core::receipt::report::group;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use crate::scaffold::POLICY_FILE;
+use crate::store::{Snapshot, StoreError, StoredReceipt};
+use crate::store_runs::{store_failure, StoreLocation};
 
 /// How many hex characters of a hash text output shows (cli.md §1.5).
 const SHOWN_HASH_CHARS: usize = 12;
@@ -302,18 +306,50 @@ pub fn run_policy_test(
 /// `policy explain` (cli.md §2.10): why an action, given as its JSON object, gets its decision
 /// under the policy. Exit 0, or 2 for a missing or invalid policy or a bad action.
 pub fn run_policy_explain(location: &PolicyLocation, action: &Value) -> PolicyRunOutcome {
-    let path = match location.policy_path() {
-        Ok(path) => path,
-        Err(error) => return failed(error),
+    match explain_policy(location) {
+        Ok(policy) => explain_outcome(&policy, action, None),
+        Err(outcome) => *outcome,
+    }
+}
+
+/// `policy explain --receipt REF` (cli.md §2.10): why the action of the stored receipt `reference`
+/// (an `action_hash` prefix of 6 to 64 hex characters) gets its decision under the **current**
+/// policy, next to the decision the receipt recorded.
+///
+/// Commit-and-reveal fields are put back from the store's reveal material (storage.md §11) for
+/// the evaluation only: the output shows their receipt markers, and a condition on one shows
+/// `[revealed]` instead of the value. A field without reveal material, or redacted destructively
+/// (`drop/v1`), is left out, so conditions on it read as missing, and a `note:` says so. Exit 0,
+/// or 2 for no project, no store, an unknown or ambiguous prefix, a receipt without an
+/// explainable action, or a policy that does not load.
+pub fn run_policy_explain_receipt(
+    location: &PolicyLocation,
+    reference: &str,
+    env_data_dir: Option<&Path>,
+) -> PolicyRunOutcome {
+    let policy = match explain_policy(location) {
+        Ok(policy) => policy,
+        Err(outcome) => return *outcome,
     };
+    let store = StoreLocation {
+        project_root: location.project_root.clone(),
+        env_data_dir: env_data_dir.map(Path::to_path_buf),
+        cwd: location.cwd.clone(),
+    };
+    match recorded_action(&store, reference) {
+        Ok(recorded) => explain_outcome(&policy, &recorded.action, Some(&recorded)),
+        Err(error) => failed(error),
+    }
+}
+
+/// The policy `policy explain` explains with; a missing or invalid one is the exit-2 outcome.
+fn explain_policy(location: &PolicyLocation) -> Result<Policy, Box<PolicyRunOutcome>> {
+    let path = location.policy_path().map_err(|e| Box::new(failed(e)))?;
     let shown = shown_path(location, &path);
-    let bytes = match read_policy(&path, &shown) {
-        Ok(bytes) => bytes,
-        Err(error) => return failed(error),
-    };
-    let policy = match load_policy(&shown, &bytes) {
-        Ok(loaded) => loaded.policy,
-        Err(errors) => {
+    let bytes = read_policy(&path, &shown).map_err(|e| Box::new(failed(e)))?;
+    load_policy(&shown, &bytes)
+        .map(|loaded| loaded.policy)
+        .map_err(|errors| {
             let mut outcome = failed((
                 "policy",
                 format!(
@@ -322,20 +358,292 @@ pub fn run_policy_explain(location: &PolicyLocation, action: &Value) -> PolicyRu
                 ),
             ));
             outcome.lines = errors.iter().map(ToString::to_string).collect();
-            return outcome;
-        }
-    };
+            Box::new(outcome)
+        })
+}
+
+/// The one explanation path of `policy explain`, for an action given and for a stored one.
+fn explain_outcome(
+    policy: &Policy,
+    action: &Value,
+    recorded: Option<&RecordedAction>,
+) -> PolicyRunOutcome {
     let action = match action_from_json(action) {
         Ok(action) => action,
-        Err(message) => return failed(("usage", message)),
+        Err(message) => {
+            return failed((
+                "usage",
+                match recorded {
+                    Some(recorded) => format!(
+                        "receipt `{}…` has no action to explain: {message}",
+                        short_hash(&recorded.action_hash)
+                    ),
+                    None => message,
+                },
+            ))
+        }
     };
-    let explanation = explain(&policy, &action);
+    let mut explanation = explain(policy, &action);
+    let Some(recorded) = recorded else {
+        return PolicyRunOutcome {
+            exit_code: 0,
+            lines: explanation.text_lines(),
+            result: explanation.to_json(),
+            error: None,
+            warnings: Vec::new(),
+        };
+    };
+    // Revealed values served the evaluation only: show the receipt's markers, never the values.
+    explanation.action.fields.clone_from(&recorded.shown_fields);
+    for step in &mut explanation.rules {
+        if let Some(SkipReason::Condition {
+            field,
+            found: found @ Found::Value(_),
+            ..
+        }) = &mut step.skip
+        {
+            if recorded.revealed.iter().any(|path| overlaps(field, path)) {
+                *found = Found::Value(REVEALED.to_owned());
+            }
+        }
+    }
+    let mut lines = explanation.text_lines();
+    let notes = recorded.note_lines();
+    let after_rules = (1 + explanation.rules.len()).min(lines.len());
+    lines.splice(after_rules..after_rules, notes);
+    lines.insert(
+        1.min(lines.len()),
+        format!(
+            "receipt: {}… (decided {} by {} when it was recorded)",
+            short_hash(&recorded.action_hash),
+            recorded.decision,
+            recorded.rule_id.as_deref().unwrap_or("an unrecorded rule"),
+        ),
+    );
+    let mut result = explanation.to_json();
+    if let Value::Object(members) = &mut result {
+        members.insert(
+            "receipt".to_owned(),
+            json!({
+                "action_hash": recorded.action_hash,
+                "recorded_decision": recorded.decision,
+                "recorded_rule_id": recorded.rule_id,
+            }),
+        );
+        members.insert(
+            "redacted_unrevealed".to_owned(),
+            json!(recorded
+                .unrevealed
+                .iter()
+                .map(|(path, _)| path)
+                .collect::<Vec<_>>()),
+        );
+        members.insert("revealed".to_owned(), json!(recorded.revealed));
+    }
     PolicyRunOutcome {
         exit_code: 0,
-        lines: explanation.text_lines(),
-        result: explanation.to_json(),
+        lines,
+        result,
         error: None,
         warnings: Vec::new(),
+    }
+}
+
+/// What a skip reason shows instead of a value taken from reveal material.
+const REVEALED: &str = "[revealed]";
+
+/// The first characters of a hash, as text output shows it.
+fn short_hash(hash: &str) -> String {
+    hash.chars().take(SHOWN_HASH_CHARS).collect()
+}
+
+/// Whether a condition on `field` reads the value at `path`, or a value inside or around it.
+fn overlaps(field: &str, path: &str) -> bool {
+    let within = |inner: &str, outer: &str| {
+        inner
+            .strip_prefix(outer)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+    };
+    within(field, path) || within(path, field)
+}
+
+/// Why a redacted field of a receipt was explained as missing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unrevealed {
+    /// Commit-and-reveal, and this store holds no reveal material for it.
+    NoMaterial,
+    /// Destructive redaction (`drop/v1`): the value is gone.
+    Destroyed,
+}
+
+/// A stored receipt's action as `policy explain --receipt` explains it.
+struct RecordedAction {
+    /// The full `content.action_hash`.
+    action_hash: String,
+    /// `policy.decision_path` when it was recorded.
+    decision: String,
+    /// `policy.rule_id` when it was recorded.
+    rule_id: Option<String>,
+    /// The action to evaluate, revealed values put back, unrevealed fields left out.
+    action: Value,
+    /// The fields to show: as recorded (revealed fields keep their markers), unrevealed fields
+    /// left out as they were for the evaluation.
+    shown_fields: Map<String, Value>,
+    /// The paths whose values came from reveal material, in marker order.
+    revealed: Vec<String>,
+    /// The redacted paths explained as missing, in marker order.
+    unrevealed: Vec<(String, Unrevealed)>,
+}
+
+impl RecordedAction {
+    /// One `note:` line per redacted field, in marker order.
+    fn note_lines(&self) -> Vec<String> {
+        let revealed = self.revealed.iter().map(|path| {
+            format!(
+                "note: `{}` is redacted in the receipt; its value was taken from the reveal material stored here and is not shown",
+                path.escape_debug()
+            )
+        });
+        let unrevealed = self.unrevealed.iter().map(|(path, why)| match why {
+            Unrevealed::NoMaterial => format!(
+                "note: `{}` is redacted in the receipt and no reveal material is stored here, so it was explained as missing",
+                path.escape_debug()
+            ),
+            Unrevealed::Destroyed => format!(
+                "note: `{}` was redacted destructively in the receipt (drop/v1), so it was explained as missing",
+                path.escape_debug()
+            ),
+        });
+        revealed.chain(unrevealed).collect()
+    }
+}
+
+/// Reads the receipt `reference` names and its reveal material in one read transaction.
+fn recorded_action(store: &StoreLocation, reference: &str) -> Result<RecordedAction, RunError> {
+    let mut reader = store.reader()?;
+    let outcome = reader.snapshot(|snapshot| {
+        let stored = snapshot.receipt(reference)?;
+        Ok(read_recorded(snapshot, &stored))
+    });
+    match outcome {
+        Ok(recorded) => recorded,
+        Err(StoreError::NotFound(_)) => Err((
+            "not-found",
+            format!("no receipt `{reference}` in the store; list the receipts with `heso log`"),
+        )),
+        Err(error) => Err(store_failure(&error)),
+    }
+}
+
+/// The action of a stored receipt with its redacted fields resolved against the store's reveal
+/// material.
+fn read_recorded(
+    snapshot: &Snapshot<'_>,
+    stored: &StoredReceipt,
+) -> Result<RecordedAction, RunError> {
+    let hash = short_hash(&stored.action_hash);
+    let unexplainable = |what: &str| {
+        (
+            "usage",
+            format!("receipt `{hash}…` has no action to explain: {what}"),
+        )
+    };
+    let body = stored
+        .json()
+        .ok_or_else(|| unexplainable("its body is not JSON; check it with `heso audit verify`"))?;
+    let content = body.get("content").unwrap_or(&Value::Null);
+    let recorded = content
+        .get("action")
+        .and_then(Value::as_object)
+        .ok_or_else(|| unexplainable("it has no `content.action` object"))?;
+    let mut action = Map::new();
+    for key in ["verb", "tool_name", "target_host", "workflow", "account"] {
+        if let Some(value) = recorded.get(key).filter(|v| !v.is_null()) {
+            action.insert(key.to_owned(), value.clone());
+        }
+    }
+    let mut fields = match recorded.get("fields") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(fields)) => fields.clone(),
+        Some(_) => return Err(unexplainable("its `fields` is not an object")),
+    };
+    let mut shown_fields = fields.clone();
+    let mut revealed = Vec::new();
+    let mut unrevealed = Vec::new();
+    let markers = content
+        .get("redaction")
+        .and_then(|r| r.get("markers"))
+        .and_then(Value::as_array)
+        .map_or(&[][..], Vec::as_slice);
+    for marker in markers {
+        let Some(path) = marker.get("field_path").and_then(Value::as_str) else {
+            continue;
+        };
+        let salted = marker.get("algorithm").and_then(Value::as_str) == Some(SALTED_BLAKE3);
+        let value = if salted {
+            let commitment = marker
+                .get("commitment")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            snapshot
+                .reveal(commitment)
+                .map_err(|e| store_failure(&e))?
+                .filter(|reveal| reveal.field_path == path)
+                .and_then(|reveal| parse_strict(&reveal.value_json).ok())
+        } else {
+            None
+        };
+        let put_back = value.and_then(|value| slot(&mut fields, path).map(|slot| *slot = value));
+        if put_back.is_some() {
+            revealed.push(path.to_owned());
+        } else {
+            remove(&mut fields, path);
+            remove(&mut shown_fields, path);
+            let why = if salted {
+                Unrevealed::NoMaterial
+            } else {
+                Unrevealed::Destroyed
+            };
+            unrevealed.push((path.to_owned(), why));
+        }
+    }
+    action.insert("fields".to_owned(), Value::Object(fields));
+    let policy = content.get("policy");
+    let text = |key: &str| {
+        policy
+            .and_then(|p| p.get(key))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    Ok(RecordedAction {
+        action_hash: stored.action_hash.clone(),
+        decision: text("decision_path").unwrap_or_else(|| stored.decision.clone()),
+        rule_id: text("rule_id"),
+        action: Value::Object(action),
+        shown_fields,
+        revealed,
+        unrevealed,
+    })
+}
+
+/// The member at a dotted path of `fields` (receipts.md §8.1), if it resolves.
+fn slot<'a>(fields: &'a mut Map<String, Value>, path: &str) -> Option<&'a mut Value> {
+    let mut parts = path.split('.');
+    let mut slot = fields.get_mut(parts.next()?)?;
+    for part in parts {
+        slot = slot.as_object_mut()?.get_mut(part)?;
+    }
+    Some(slot)
+}
+
+/// Removes the member at a dotted path of `fields`, if it resolves.
+fn remove(fields: &mut Map<String, Value>, path: &str) {
+    let (parent, last) = match path.rsplit_once('.') {
+        Some((parent, last)) => (slot(fields, parent).and_then(Value::as_object_mut), last),
+        None => (Some(fields), path),
+    };
+    if let Some(parent) = parent {
+        parent.remove(last);
     }
 }
 
@@ -565,5 +873,244 @@ mod tests {
             broken.lines.last().unwrap(),
             "fail: heso.toml has 2 errors; no tests ran"
         );
+    }
+
+    // ------------------------------------------------------------ explain --receipt
+
+    use heso_core::identity::{Identity, SecretSeed};
+    use heso_core::receipt::redaction::{redact, RedactMode};
+
+    use crate::store::{AppendRequest, SessionType, Signing, Store, StoreOptions};
+
+    fn signer() -> Identity {
+        Identity::from_seed(&SecretSeed::from_bytes([0x51; 32]))
+    }
+
+    /// A payment receipt content, recorded as `allow` by `payment.allow`, with `fields` redacted
+    /// at `paths` in `mode`.
+    fn payment(
+        fields: &Value,
+        paths: &[&str],
+        mode: RedactMode,
+    ) -> (
+        Map<String, Value>,
+        Vec<heso_core::receipt::redaction::Reveal>,
+    ) {
+        let mut fields = fields.as_object().cloned().unwrap();
+        let paths: Vec<String> = paths.iter().map(|p| (*p).to_owned()).collect();
+        let mut salt = 0u8;
+        let (record, reveals) = redact(&mut fields, &paths, mode, &mut || {
+            salt += 1;
+            [salt; 32]
+        });
+        let mut content = Map::new();
+        content.insert(
+            "action".into(),
+            json!({"verb": "payment", "tool_name": "charge_card", "workflow": "shop",
+                   "account": "acct-test", "fields": fields}),
+        );
+        content.insert(
+            "policy".into(),
+            json!({"rule_id": "payment.allow", "rule_display": "When any agent makes a payment, then allow.",
+                   "matched_conditions": [], "decision_path": "allow"}),
+        );
+        if let Some(record) = record {
+            content.insert("redaction".into(), record);
+        }
+        (content, reveals)
+    }
+
+    /// The starter project with one receipt appended; its full hash.
+    fn recorded(
+        dir: &Path,
+        content: Map<String, Value>,
+        reveals: Vec<heso_core::receipt::redaction::Reveal>,
+    ) -> String {
+        let store = Store::open(&dir.join(".heso"), StoreOptions::default()).unwrap();
+        let op = signer();
+        let request =
+            AppendRequest::chained("s1", SessionType::Action, content, Signing::Operator(&op))
+                .with_reveals(reveals);
+        store.append(&request).unwrap().action_hash
+    }
+
+    fn explain_receipt(dir: &Path, reference: &str) -> PolicyRunOutcome {
+        run_policy_explain_receipt(&location(dir, None), reference, None)
+    }
+
+    #[test]
+    fn a_receipt_is_explained_under_the_current_policy() {
+        let dir = starter_project();
+        let (content, reveals) = payment(&json!({"amount": 500}), &[], RedactMode::Destructive);
+        let hash = recorded(dir.path(), content, reveals);
+        let outcome = explain_receipt(dir.path(), &hash[..8]);
+        assert_eq!(outcome.exit_code, 0, "{:?}", outcome.error);
+        assert_eq!(
+            outcome.lines[..2],
+            [
+                "action: payment charge_card (workflow shop, account acct-test, no host)"
+                    .to_owned(),
+                format!(
+                    "receipt: {}… (decided allow by payment.allow when it was recorded)",
+                    &hash[..12]
+                ),
+            ]
+        );
+        assert!(outcome
+            .lines
+            .contains(&"decision: require_approval by policy.floor.unmatched".to_owned()));
+        // The same explanation as the action given by hand, plus the receipt's members.
+        let by_hand = run_policy_explain(
+            &location(dir.path(), None),
+            &json!({"verb": "payment", "tool_name": "charge_card", "workflow": "shop",
+                    "account": "acct-test", "fields": {"amount": 500}}),
+        );
+        let mut result = outcome.result.clone();
+        assert_eq!(
+            result["receipt"],
+            json!({"action_hash": hash, "recorded_decision": "allow", "recorded_rule_id": "payment.allow"})
+        );
+        assert_eq!(result["redacted_unrevealed"], json!([]));
+        for key in ["receipt", "redacted_unrevealed", "revealed"] {
+            result.as_object_mut().unwrap().remove(key);
+        }
+        assert_eq!(result, by_hand.result);
+        let mut lines = outcome.lines.clone();
+        lines.remove(1);
+        assert_eq!(lines, by_hand.lines);
+    }
+
+    #[test]
+    fn revealed_values_decide_but_are_never_shown() {
+        let dir = starter_project();
+        let fields = json!({"amount": 5000, "card": {"number": "4111111111111111"}});
+        let (content, reveals) = payment(
+            &fields,
+            &["amount", "card.number"],
+            RedactMode::CommitAndReveal,
+        );
+        let commitment = content["action"]["fields"]["amount"].clone();
+        let hash = recorded(dir.path(), content, reveals);
+        let outcome = explain_receipt(dir.path(), &hash);
+        assert_eq!(outcome.exit_code, 0, "{:?}", outcome.error);
+        assert!(
+            outcome.lines.contains(
+                &"decision: require_approval by payment.large.requires_approval".to_owned()
+            ),
+            "{:#?}",
+            outcome.lines
+        );
+        assert!(outcome.lines.contains(&"note: `amount` is redacted in the receipt; its value was taken from the reveal material stored here and is not shown".to_owned()));
+        let printed = format!("{}\n{}", outcome.lines.join("\n"), outcome.result);
+        assert!(!printed.contains("4111111111111111"), "{printed}");
+        assert_eq!(outcome.result["action"]["fields"]["amount"], commitment);
+        assert_eq!(outcome.result["revealed"], json!(["amount", "card.number"]));
+        assert_eq!(outcome.result["redacted_unrevealed"], json!([]));
+
+        // A condition that reads a revealed value shows it as `[revealed]`.
+        let (content, reveals) = payment(
+            &json!({"amount": 737}),
+            &["amount"],
+            RedactMode::CommitAndReveal,
+        );
+        let hash = recorded(dir.path(), content, reveals);
+        let outcome = explain_receipt(dir.path(), &hash);
+        let skipped = outcome
+            .lines
+            .iter()
+            .find(|line| line.contains("payment.large.requires_approval"))
+            .unwrap();
+        assert!(
+            skipped.ends_with("skip: condition amount > 1000 is false (amount = [revealed])"),
+            "{skipped}"
+        );
+        let reasons = outcome.result["rules"].to_string();
+        assert!(reasons.contains("(amount = [revealed])") && !reasons.contains("737"));
+        assert!(outcome.result["action"]["fields"]["amount"]["_sd"].is_string());
+
+        // Without the reveal material the field reads as missing.
+        let conn = rusqlite::Connection::open(dir.path().join(".heso").join(crate::store::DB_FILE))
+            .unwrap();
+        conn.execute("DELETE FROM reveals", []).unwrap();
+        drop(conn);
+        let outcome = explain_receipt(dir.path(), &hash);
+        assert_eq!(outcome.exit_code, 0, "{:?}", outcome.error);
+        assert!(outcome.lines.contains(&"note: `amount` is redacted in the receipt and no reveal material is stored here, so it was explained as missing".to_owned()), "{:#?}", outcome.lines);
+        assert_eq!(outcome.result["redacted_unrevealed"], json!(["amount"]));
+        assert_eq!(outcome.result["action"]["fields"], json!({}));
+        assert!(outcome
+            .lines
+            .contains(&"decision: require_approval by policy.floor.unmatched".to_owned()));
+    }
+
+    #[test]
+    fn a_destroyed_field_is_explained_as_missing() {
+        let dir = starter_project();
+        let fields = json!({"amount": 5000, "card": {"number": "4111", "brand": "visa"}});
+        let (content, reveals) =
+            payment(&fields, &["amount", "card.number"], RedactMode::Destructive);
+        let hash = recorded(dir.path(), content, reveals);
+        let outcome = explain_receipt(dir.path(), &hash[..6]);
+        assert_eq!(outcome.exit_code, 0, "{:?}", outcome.error);
+        assert!(outcome.lines.contains(&"note: `amount` was redacted destructively in the receipt (drop/v1), so it was explained as missing".to_owned()), "{:#?}", outcome.lines);
+        assert!(outcome.lines.iter().any(
+            |line| line.ends_with("skip: condition amount > 1000 is false (amount is missing)")
+        ));
+        assert_eq!(
+            outcome.result["redacted_unrevealed"],
+            json!(["amount", "card.number"])
+        );
+        assert_eq!(
+            outcome.result["action"]["fields"],
+            json!({"card": {"brand": "visa"}})
+        );
+    }
+
+    #[test]
+    fn receipt_input_errors_are_one_line_exit_2() {
+        let dir = starter_project();
+        let (code, message) = explain_receipt(dir.path(), "abcdef").error.unwrap();
+        assert_eq!(code, "not-found");
+        assert!(
+            message.starts_with("no audit store at `.heso/heso.db`: "),
+            "{message}"
+        );
+        let (content, _) = payment(&json!({"amount": 1}), &[], RedactMode::Destructive);
+        let hash = recorded(dir.path(), content, Vec::new());
+        let other = if hash.starts_with('0') {
+            "111111"
+        } else {
+            "000000"
+        };
+        let (code, message) = explain_receipt(dir.path(), other).error.unwrap();
+        assert_eq!(code, "not-found");
+        assert_eq!(
+            message,
+            format!("no receipt `{other}` in the store; list the receipts with `heso log`")
+        );
+        let (code, _) = explain_receipt(dir.path(), "xyz").error.unwrap();
+        assert_eq!(code, "usage");
+        std::fs::write(dir.path().join("heso.toml"), "version = 2\n").unwrap();
+        let broken = explain_receipt(dir.path(), &hash);
+        assert_eq!(broken.exit_code, 2);
+        assert_eq!(broken.error.unwrap().0, "policy");
+        let nowhere = PolicyLocation {
+            path: None,
+            project_root: None,
+            cwd: dir.path().to_path_buf(),
+        };
+        let (code, _) = run_policy_explain_receipt(&nowhere, &hash, None)
+            .error
+            .unwrap();
+        assert_eq!(code, "no-project");
+    }
+
+    #[test]
+    fn overlapping_paths_are_whole_segments() {
+        assert!(overlaps("card", "card.number"));
+        assert!(overlaps("card.number", "card"));
+        assert!(overlaps("amount", "amount"));
+        assert!(!overlaps("amounts", "amount"));
+        assert!(!overlaps("card.numbers", "card.number"));
     }
 }

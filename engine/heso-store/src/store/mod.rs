@@ -58,7 +58,7 @@ pub use clock::{Clock, Instant};
 pub use connection::DB_FILE;
 pub use error::{StoreError, SALVAGE_COMMAND};
 pub use export::{ExportScope, ExportSummary};
-pub use read::{ListFilter, SessionInfo, Snapshot, StoreReader, StoredReceipt};
+pub use read::{ListFilter, SessionInfo, Snapshot, StoreReader, StoredReceipt, StoredReveal};
 pub use salvage::{salvage, LostRow, SalvageReport};
 pub use schema::{latest_version, APPLICATION_ID};
 

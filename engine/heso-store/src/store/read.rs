@@ -76,6 +76,24 @@ pub(crate) fn receipt_from_row(row: &Row<'_>) -> rusqlite::Result<StoredReceipt>
     })
 }
 
+/// The reveal material of one commitment, as far as explaining needs it: the path and the
+/// committed value. The value is a secret; [`std::fmt::Debug`] never prints it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoredReveal {
+    /// The dotted path into `action.fields` the commitment was made for.
+    pub field_path: String,
+    /// The exact committed bytes: the RFC 8785 JSON text of the original value.
+    pub value_json: Vec<u8>,
+}
+
+impl std::fmt::Debug for StoredReveal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredReveal")
+            .field("field_path", &self.field_path)
+            .finish_non_exhaustive()
+    }
+}
+
 /// What `heso log` selects. Empty filters select everything.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ListFilter {
@@ -254,6 +272,21 @@ impl<'c> Snapshot<'c> {
             .conn
             .prepare_cached(&sql)?
             .query_row([id], receipt_from_row)
+            .optional()?)
+    }
+
+    /// The reveal material stored for a commit-and-reveal `commitment` (storage.md §11), or
+    /// `None` when this store holds none. Read-only; the value must never be printed or logged.
+    pub fn reveal(&self, commitment: &str) -> Result<Option<StoredReveal>, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT field_path, value_json FROM reveals WHERE commitment = ?1")?
+            .query_row([commitment], |row| {
+                Ok(StoredReveal {
+                    field_path: row.get(0)?,
+                    value_json: row.get(1)?,
+                })
+            })
             .optional()?)
     }
 
