@@ -1,7 +1,6 @@
 //! `heso-compliance audit verify` and `audit export`: the engine's shared store runs, printed.
 
 use heso_core::receipt::report::colorize;
-use heso_store::env::EngineEnv;
 use heso_store::progress::ProgressBar;
 use heso_store::project::find_project_root;
 use heso_store::store_runs::{
@@ -27,18 +26,7 @@ fn location(
     global: &GlobalArgs,
     json_command: Option<&'static str>,
 ) -> Result<StoreLocation, Failure> {
-    let fail = |code, message: String| Failure {
-        code,
-        message,
-        json_command,
-    };
-    let env = EngineEnv::from_process().map_err(|e| fail(ErrorCode::Config, e.to_string()))?;
-    let cwd = std::env::current_dir().map_err(|e| {
-        fail(
-            ErrorCode::Engine,
-            format!("cannot read the current directory: {e}"),
-        )
-    })?;
+    let (env, cwd) = super::environment(json_command)?;
     Ok(StoreLocation {
         project_root: find_project_root(
             global.project.as_deref(),

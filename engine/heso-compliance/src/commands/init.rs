@@ -1,7 +1,6 @@
 //! `heso-compliance init`: the Rust half of `heso init`.
 
 use heso_core::pinning::OperatorPinning;
-use heso_store::env::EngineEnv;
 use heso_store::scaffold::{
     init_project, InitError, InitOptions, InitReport, InitStep, StepAction,
 };
@@ -17,16 +16,8 @@ pub(crate) fn run(global: &GlobalArgs, args: &InitArgs) -> CommandResult {
         message,
         json_command,
     };
-    let env = EngineEnv::from_process().map_err(|e| fail(ErrorCode::Config, e.to_string()))?;
-    let cwd = match &global.project {
-        Some(dir) => dir.clone(),
-        None => std::env::current_dir().map_err(|e| {
-            fail(
-                ErrorCode::Engine,
-                format!("cannot read the current directory: {e}"),
-            )
-        })?,
-    };
+    let (env, current) = super::environment(json_command)?;
+    let cwd = global.project.clone().unwrap_or(current);
     let options = InitOptions {
         dir: args.dir.clone(),
         cwd,

@@ -4,7 +4,6 @@ use std::path::{Path, PathBuf};
 
 use heso_core::identity::PublicKey;
 use heso_core::pinning::{operator_pinning, OperatorPinning};
-use heso_store::env::EngineEnv;
 use heso_store::operator_key::{identity_path, open_operator_key, OpenedOperatorKey};
 use heso_store::project::{find_project_root, resolve_data_dir};
 use heso_store::scaffold::POLICY_FILE;
@@ -59,13 +58,7 @@ fn open_project_key(
         message,
         json_command,
     };
-    let env = EngineEnv::from_process().map_err(|e| fail(ErrorCode::Config, e.to_string()))?;
-    let cwd = std::env::current_dir().map_err(|e| {
-        fail(
-            ErrorCode::Engine,
-            format!("cannot read the current directory: {e}"),
-        )
-    })?;
+    let (env, cwd) = super::environment(json_command)?;
     let Some(root) =
         find_project_root(global.project.as_deref(), env.project_root.as_deref(), &cwd)
     else {

@@ -1,6 +1,5 @@
 //! `heso-compliance policy check` and `policy test`: the engine's shared runs, printed.
 
-use heso_store::env::EngineEnv;
 use heso_store::policy_runs::{run_policy_check, PolicyLocation, PolicyRunOutcome};
 use heso_store::project::find_project_root;
 use serde_json::Value;
@@ -14,18 +13,7 @@ pub(crate) fn run(global: &GlobalArgs, command: &PolicyCommand) -> CommandResult
         PolicyCommand::Test(args) => ("policy test", args.json, args.policy.clone()),
     };
     let json_command = json.then_some(name);
-    let fail = |code, message: String| Failure {
-        code,
-        message,
-        json_command,
-    };
-    let env = EngineEnv::from_process().map_err(|e| fail(ErrorCode::Config, e.to_string()))?;
-    let cwd = std::env::current_dir().map_err(|e| {
-        fail(
-            ErrorCode::Engine,
-            format!("cannot read the current directory: {e}"),
-        )
-    })?;
+    let (env, cwd) = super::environment(json_command)?;
     let location = PolicyLocation {
         path,
         project_root: find_project_root(

@@ -1,7 +1,6 @@
 //! `heso-compliance verify`.
 
 use heso_core::receipt::report::colorize;
-use heso_store::env::EngineEnv;
 use heso_store::progress::ProgressBar;
 use heso_store::project::find_project_root;
 use heso_store::verification::{run_verify_observed, VerifyInput, VerifyRequest};
@@ -19,13 +18,7 @@ pub(crate) fn run(global: &GlobalArgs, args: &VerifyArgs) -> CommandResult {
         message,
         json_command,
     };
-    let env = EngineEnv::from_process().map_err(|e| fail(ErrorCode::Config, e.to_string()))?;
-    let cwd = std::env::current_dir().map_err(|e| {
-        fail(
-            ErrorCode::Engine,
-            format!("cannot read the current directory: {e}"),
-        )
-    })?;
+    let (env, cwd) = super::environment(json_command)?;
     let request = VerifyRequest {
         inputs: args
             .inputs
