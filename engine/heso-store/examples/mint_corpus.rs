@@ -380,30 +380,13 @@ impl Rng {
     }
 }
 
-/// RFC 3339 UTC to the second (`captured_at`'s format) of a Unix time, by the civil-from-days
-/// algorithm, so that timestamps roll over days and months correctly however long the chain.
+/// RFC 3339 UTC to the second (`captured_at`'s format) of a Unix time, formatted by the store's
+/// own clock so the corpus and the store cannot disagree on the format.
 fn utc_timestamp(unix_seconds: u64) -> String {
-    let (days, seconds) = (unix_seconds / 86_400, unix_seconds % 86_400);
-    let shifted = days + 719_468;
-    let era = shifted / 146_097;
-    let day_of_era = shifted - era * 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    };
-    let year = year_of_era + era * 400 + u64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        seconds / 3_600,
-        seconds % 3_600 / 60,
-        seconds % 60
-    )
+    let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(unix_seconds);
+    heso_store::store::Clock::from_fn(move || at)
+        .now()
+        .captured_at()
 }
 
 /// 2026-11-24T09:00:00Z, when the long chain's first action is captured.
