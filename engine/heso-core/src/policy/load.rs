@@ -1140,7 +1140,7 @@ impl Loader<'_> {
         let verb = self.verb(table, header, &label);
         let scope = self.scope(table);
         let conditions = self.conditions(table, &label);
-        let decision = self.decision(table, header, &label);
+        let decision = self.decision(table, "decision", header, &label);
         let approval = self.approval_terms(table, decision, header, &label, approvers);
         let redact = self.redact(table, decision);
         if let (Some(Decision::Allow | Decision::Redact), Some(conditions)) =
@@ -1250,12 +1250,19 @@ impl Loader<'_> {
         None
     }
 
-    fn decision(&mut self, table: &DeTable<'_>, header: usize, label: &str) -> Option<Decision> {
-        let (name, offset) = self.required_string(table, "decision", header, label)?;
+    /// A required key naming one of the four decisions: a rule's `decision`, a test's `expect`.
+    pub(crate) fn decision(
+        &mut self,
+        table: &DeTable<'_>,
+        key: &str,
+        header: usize,
+        label: &str,
+    ) -> Option<Decision> {
+        let (name, offset) = self.required_string(table, key, header, label)?;
         let decision = decision_named(name);
         if decision.is_none() {
             let message = format!(
-                "unknown decision `{}`; expected one of allow, block, redact, require_approval",
+                "unknown {key} `{}`; expected one of allow, block, redact, require_approval",
                 shown(name)
             );
             self.error("bad-value", offset, message);

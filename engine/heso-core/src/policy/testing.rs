@@ -24,8 +24,8 @@ use toml::Spanned;
 use crate::policy::condition::{Action, FieldPath};
 use crate::policy::eval::{evaluate, Evaluation};
 use crate::policy::load::{
-    decision_named, decode, did_you_mean, integer_value, is_approver_name, is_header, is_rule_id,
-    shown, syntax_issue, type_name, Loader, PolicyIssue, Reported, TEST_KEYS,
+    decode, did_you_mean, integer_value, is_approver_name, is_header, is_rule_id, shown,
+    syntax_issue, type_name, Loader, PolicyIssue, Reported, TEST_KEYS,
 };
 use crate::policy::model::{Decision, Policy};
 use crate::policy::wire::{action_from_json, ACTION_VERBS};
@@ -229,7 +229,7 @@ pub(crate) fn parse_test(
     loader.unknown_keys(table, &TEST_KEYS, &format!(" in {label}"));
     let name = test_name(loader, table, header, &label, line, seen);
     let action = test_action(loader, table, header, &label);
-    let expect = test_expect(loader, table, header, &label);
+    let expect = loader.decision(table, "expect", header, &label);
     let rule = test_rule(loader, table);
     let approvers = expected_list(loader, table, "approvers", expect);
     let redacted = expected_list(loader, table, "redacted", expect);
@@ -404,25 +404,6 @@ fn json_value(loader: &mut Loader<'_>, item: &Spanned<DeValue<'_>>) -> Option<Va
             valid.then_some(Value::Object(object))
         }
     }
-}
-
-/// The test's `expect`: one of the four decisions.
-fn test_expect(
-    loader: &mut Loader<'_>,
-    table: &DeTable<'_>,
-    header: usize,
-    label: &str,
-) -> Option<Decision> {
-    let (name, offset) = loader.required_string(table, "expect", header, label)?;
-    let decision = decision_named(name);
-    if decision.is_none() {
-        let message = format!(
-            "unknown expect `{}`; expected one of allow, block, redact, require_approval",
-            shown(name)
-        );
-        loader.error("bad-value", offset, message);
-    }
-    decision
 }
 
 /// The test's `rule`: a rule id in the syntax of policy.md §6 (reserved ids fit it too).
