@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Literal, TypeVar, cast
 from urllib.parse import urlsplit
 
 from heso import _core
@@ -218,10 +218,15 @@ class _Environment:
 
 
 class _Sources:
-    """Picks each setting's value by precedence and remembers where it came from."""
+    """Picks each setting's value by precedence and remembers where it came from.
+
+    Precedence (sdk.md §2.3): argument > environment variable > `[settings]` in heso.toml >
+    default.
+    """
 
     def __init__(self) -> None:
         self.sources: dict[str, str] = {}
+        self.settings: Mapping[str, object] = {}
 
     def pick(
         self, name: str, argument: T | None, env_value: T | None, variable: str, default: T
@@ -232,6 +237,10 @@ class _Sources:
         if env_value is not None:
             self.sources[name] = f"env:{variable}"
             return env_value
+        if name in self.settings:
+            self.sources[name] = "heso.toml"
+            # The engine validated every [settings] value when it loaded the file.
+            return cast("T", self.settings[name])
         self.sources[name] = "default"
         return default
 
@@ -256,8 +265,15 @@ def _resolve(
         raise ConfigError(f"durability `{durability}` is not valid; use full or normal")
     picked = _Sources()
     root = _project_root(project_root, env, picked.sources)
-    raw_data_dir = picked.pick(
-        "data_dir", _optional_path(data_dir), env.data_dir, "HESO_DATA_DIR", Path(DEFAULT_DATA_DIR)
+    picked.settings = _project_settings(root)
+    raw_data_dir = Path(
+        picked.pick(
+            "data_dir",
+            _optional_path(data_dir),
+            env.data_dir,
+            "HESO_DATA_DIR",
+            Path(DEFAULT_DATA_DIR),
+        )
     )
     raw_binary = picked.pick("binary", _optional_path(binary), env.binary, "HESO_BIN", None)
     return Config(
@@ -276,6 +292,20 @@ def _resolve(
         ),
         sources=picked.sources,
     )
+
+
+def _project_settings(root: Path) -> Mapping[str, object]:
+    """`[settings]` of the project's heso.toml, read and validated by the engine.
+
+    A policy that does not load raises its `PolicyParseError` / `PolicyFloorError` here: its
+    settings cannot be trusted, and every gated call would fail closed anyway.
+    """
+    policy = root / POLICY_FILE
+    try:
+        data = policy.read_bytes()
+    except OSError as error:
+        raise ConfigError(f"cannot read {policy}: {error.strerror}", path=policy) from None
+    return _core.policy_settings(data, POLICY_FILE)
 
 
 def _optional_path(value: str | os.PathLike[str] | None) -> Path | None:

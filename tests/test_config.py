@@ -272,7 +272,8 @@ def test_key_file_from_heso_0_5_1_opens(
     (root / ".heso").mkdir(parents=True)
     shutil.copy(keys / "identity.key", root / ".heso" / "identity.key")
     (root / ".heso" / "identity.key").chmod(0o600)
-    (root / "heso.toml").write_text(f'[identity]\noperator = ["{public_key}"]\n')
+    policy = f'default_decision = "block"\n[identity]\noperator = ["{public_key}"]\n'
+    (root / "heso.toml").write_text(policy)
     monkeypatch.setenv("HESO_KEY_PASSPHRASE", (keys / "passphrase.txt").read_text())
     config = heso.init(project_root=root)
     assert config.project_root == root.resolve()
@@ -292,3 +293,54 @@ def test_errors_pickle_with_their_attributes() -> None:
         "HESO_ENV",
         Path("/p"),
     )
+
+
+SETTINGS = """
+[settings]
+workflow = "from-toml"
+account = "acct-toml"
+blocking = false
+durability = "normal"
+busy_timeout_ms = 250
+"""
+
+
+def test_settings_sit_between_the_environment_and_the_defaults(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """sdk.md §2.3: argument > HESO_* > [settings] in heso.toml > default."""
+    policy = project / "heso.toml"
+    policy.write_text(policy.read_text() + SETTINGS)
+    monkeypatch.setenv("HESO_ACCOUNT", "acct-env")
+    config = heso.init(project_root=project, durability="full")
+    assert (config.workflow, config.account) == ("from-toml", "acct-env")
+    assert (config.blocking, config.durability, config.busy_timeout_ms) == (False, "full", 250)
+    assert config.sources["workflow"] == "heso.toml"
+    assert config.sources["account"] == "env:HESO_ACCOUNT"
+    assert config.sources["durability"] == "argument"
+    assert config.sources["busy_timeout_ms"] == "heso.toml"
+    assert config.sources["endpoint"] == "default"
+
+
+def test_settings_data_dir_is_where_init_put_the_key(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "heso.toml").write_text(
+        'default_decision = "block"\n[settings]\ndata_dir = "var/heso"\n'
+    )
+    assert cli.heso("init", "proj").returncode == 0
+    config = heso.init(project_root=root)
+    assert config.data_dir == root.resolve() / "var" / "heso"
+    assert config.sources["data_dir"] == "heso.toml"
+    assert (config.data_dir / "identity.key").is_file()
+
+
+def test_a_policy_that_does_not_load_stops_init(project: Path) -> None:
+    policy = project / "heso.toml"
+    policy.write_text(policy.read_text() + '\n[settings]\ndurability = "fast"\n')
+    with pytest.raises(heso.PolicyParseError) as caught:
+        heso.init(project_root=project)
+    assert caught.value.code == "bad-value"
+    assert "unknown durability `fast`" in str(caught.value)

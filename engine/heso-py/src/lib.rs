@@ -388,6 +388,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<policy::LoadedPolicy>()?;
     m.add_class::<policy::WatchedPolicy>()?;
     m.add_function(wrap_pyfunction!(policy::policy_check, m)?)?;
+    m.add_function(wrap_pyfunction!(policy::policy_settings, m)?)?;
     m.add_function(wrap_pyfunction!(policy::policy_test, m)?)?;
     m.add_function(wrap_pyfunction!(policy::policy_explain, m)?)?;
     m.add_function(wrap_pyfunction!(policy::policy_explain_receipt, m)?)?;

@@ -296,3 +296,39 @@ pub(crate) fn policy_explain_receipt(
         py.detach(|| run_policy_explain_receipt(&location, reference, env.data_dir.as_deref()));
     outcome_dict(py, &outcome)
 }
+
+/// The `[settings]` of a policy file's bytes (policy.md §5) as a dict holding only the keys that
+/// are set, each already validated. Raises `PolicyParseError` / `PolicyFloorError` when the file
+/// does not load, since its settings cannot be trusted then.
+#[pyfunction]
+#[pyo3(signature = (data, path = "heso.toml"))]
+pub(crate) fn policy_settings<'py>(
+    py: Python<'py>,
+    data: &[u8],
+    path: &str,
+) -> PyResult<Bound<'py, PyDict>> {
+    let settings = match load_policy_detailed(path, data) {
+        Ok(loaded) => loaded.settings,
+        Err(failure) => return Err(policy_error(py, path, &failure)?),
+    };
+    let dict = PyDict::new(py);
+    let texts = [
+        ("data_dir", &settings.data_dir),
+        ("workflow", &settings.workflow),
+        ("account", &settings.account),
+        ("durability", &settings.durability),
+        ("endpoint", &settings.endpoint),
+    ];
+    for (name, value) in texts {
+        if let Some(value) = value {
+            dict.set_item(name, value)?;
+        }
+    }
+    if let Some(blocking) = settings.blocking {
+        dict.set_item("blocking", blocking)?;
+    }
+    if let Some(ms) = settings.busy_timeout_ms {
+        dict.set_item("busy_timeout_ms", ms)?;
+    }
+    Ok(dict)
+}
