@@ -41,7 +41,7 @@ mod schema;
 mod wal;
 
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};

@@ -8,7 +8,9 @@ use heso_core::receipt::chain::{verify_chain, ChainMode, ChainReport};
 use heso_core::receipt::verify::Pins;
 use serde_json::{json, Map, Value};
 
-use crate::store::{Clock, Store, StoreOptions, StoreReader};
+use heso_core::receipt::mint::{approver_entry, Signer};
+
+use crate::store::{AppendRequest, Clock, Signing, Store, StoreOptions, StoreReader};
 
 /// The operator of every test store (not one of the published test keys).
 pub(crate) fn operator() -> Identity {
@@ -76,4 +78,32 @@ pub(crate) fn verify_session(store: &Store, session: &str, mode: ChainMode) -> C
         approvers: vec![approver().public_key()],
     };
     verify_chain(&receipts, mode, Some(&pins))
+}
+
+/// A standalone single-approver L1 receipt as receipts.md §15.3 assembles it: `body` gets an
+/// `approved` record by `appr`, who signs the body as the store will stamp it.
+pub(crate) fn approval_request<'a>(
+    op: &'a Identity,
+    appr: &Identity,
+    mut body: Map<String, Value>,
+    captured_at: &str,
+) -> AppendRequest<'a> {
+    body.insert(
+        "approver_decision".into(),
+        json!({"decision": "approved", "approver_identity": appr.public_key().to_base64(),
+               "reason": "within budget", "decided_at": "2026-11-24T12:05:00Z"}),
+    );
+    let mut stamped = body.clone();
+    stamped.insert("captured_at".into(), captured_at.into());
+    stamped.insert("agent_identity".into(), op.public_key().to_base64().into());
+    stamped.insert("trust_level".into(), "L1".into());
+    let signature = approver_entry(stamped, &Signer::new(appr).unwrap()).unwrap();
+    AppendRequest::standalone(
+        body,
+        Signing::SingleApproval {
+            operator: op,
+            approver_signature: signature,
+        },
+    )
+    .with_captured_at(captured_at)
 }

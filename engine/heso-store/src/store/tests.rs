@@ -5,7 +5,6 @@ use std::path::Path;
 use std::sync::Arc;
 
 use heso_core::receipt::chain::{ChainMode, ChainVerdict};
-use heso_core::receipt::mint::{approver_entry, Signer};
 use heso_core::receipt::redaction::{redact, RedactMode};
 use heso_core::receipt::report::{PinSource, Pinning};
 use heso_core::receipt::verify::Verdict;
@@ -424,26 +423,8 @@ fn approval_request<'a>(
     op: &'a heso_core::identity::Identity,
     captured_at: &str,
 ) -> AppendRequest<'a> {
-    let appr = approver();
-    let mut body = content("pay", "require_approval", &json!({"amount": 5000}));
-    body.insert(
-        "approver_decision".into(),
-        json!({"decision": "approved", "approver_identity": appr.public_key().to_base64(),
-               "reason": "within budget", "decided_at": "2026-11-24T12:05:00Z"}),
-    );
-    let mut stamped = body.clone();
-    stamped.insert("captured_at".into(), captured_at.into());
-    stamped.insert("agent_identity".into(), op.public_key().to_base64().into());
-    stamped.insert("trust_level".into(), "L1".into());
-    let signature = approver_entry(stamped, &Signer::new(&appr).unwrap()).unwrap();
-    AppendRequest::standalone(
-        body,
-        Signing::SingleApproval {
-            operator: op,
-            approver_signature: signature,
-        },
-    )
-    .with_captured_at(captured_at)
+    let body = content("pay", "require_approval", &json!({"amount": 5000}));
+    testing::approval_request(op, &approver(), body, captured_at)
 }
 
 #[test]

@@ -5,7 +5,6 @@ use std::path::Path;
 use std::time::{Duration, UNIX_EPOCH};
 
 use heso_core::identity::{Identity, SecretSeed};
-use heso_core::receipt::mint::{approver_entry, Signer};
 use heso_core::receipt::redaction::{redact, RedactMode};
 use rusqlite::Connection;
 use serde_json::{json, Map, Value};
@@ -209,33 +208,14 @@ fn project() -> Project {
 
 /// A standalone L1 approval receipt (receipts.md §7.3).
 fn approval_request(op: &Identity) -> AppendRequest<'_> {
-    let appr = approver();
-    let captured_at = "2026-11-24T11:00:00Z";
-    let mut body = content(
+    let body = content(
         "payment",
         "pay",
         "require_approval",
         "demo",
         &json!({"amount": 5000}),
     );
-    body.insert(
-        "approver_decision".into(),
-        json!({"decision": "approved", "approver_identity": appr.public_key().to_base64(),
-               "reason": "within budget", "decided_at": "2026-11-24T12:05:00Z"}),
-    );
-    let mut stamped = body.clone();
-    stamped.insert("captured_at".into(), captured_at.into());
-    stamped.insert("agent_identity".into(), op.public_key().to_base64().into());
-    stamped.insert("trust_level".into(), "L1".into());
-    let signature = approver_entry(stamped, &Signer::new(&appr).unwrap()).unwrap();
-    AppendRequest::standalone(
-        body,
-        Signing::SingleApproval {
-            operator: op,
-            approver_signature: signature,
-        },
-    )
-    .with_captured_at(captured_at)
+    crate::store::testing::approval_request(op, &approver(), body, "2026-11-24T11:00:00Z")
 }
 
 fn raw(data_dir: &Path) -> Connection {
