@@ -370,6 +370,15 @@ pub(crate) fn is_header(key: &Spanned<DeString<'_>>, item: &Spanned<DeValue<'_>>
     item.span().start < key.span().start
 }
 
+/// Where a top-level entry is reported: its `[table]` header, or its key.
+pub(crate) fn entry_offset(key: &Spanned<DeString<'_>>, item: &Spanned<DeValue<'_>>) -> usize {
+    if is_header(key, item) {
+        item.span().start
+    } else {
+        key.span().start
+    }
+}
+
 /// Whether a regex is anchored at both ends, after any leading inline flags such as `(?i)`.
 fn is_anchored(pattern: &str) -> bool {
     let mut rest = pattern;
@@ -747,11 +756,7 @@ impl Loader<'_> {
                 continue;
             }
             let header = is_header(key, item);
-            let offset = if header {
-                item.span().start
-            } else {
-                key.span().start
-            };
+            let offset = entry_offset(key, item);
             let lower = name.to_ascii_lowercase();
             let message = if lower == "rule" || lower == "rules" {
                 format!(

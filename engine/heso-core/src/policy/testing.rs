@@ -24,8 +24,8 @@ use toml::Spanned;
 use crate::policy::condition::{Action, FieldPath};
 use crate::policy::eval::{evaluate, Evaluation};
 use crate::policy::load::{
-    decode, did_you_mean, integer_value, is_approver_name, is_header, is_rule_id, shown,
-    syntax_issue, type_name, Loader, PolicyIssue, Reported, TEST_KEYS,
+    decode, did_you_mean, entry_offset, integer_value, is_approver_name, is_header, is_rule_id,
+    shown, syntax_issue, type_name, Loader, PolicyIssue, Reported, TEST_KEYS,
 };
 use crate::policy::model::{Decision, Policy};
 use crate::policy::wire::{action_from_json, ACTION_VERBS};
@@ -164,11 +164,7 @@ fn tests_file_keys(loader: &mut Loader<'_>, table: &DeTable<'_>) {
             continue;
         }
         let header = is_header(key, item);
-        let offset = if header {
-            item.span().start
-        } else {
-            key.span().start
-        };
+        let offset = entry_offset(key, item);
         let lower = name.to_ascii_lowercase();
         let path = loader.path;
         let message = if lower == "test" || lower == "tests" {
