@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 
 pub mod approver_key;
+pub mod engine;
 pub mod env;
 pub mod fs;
 pub mod inputs;

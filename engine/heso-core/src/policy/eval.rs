@@ -16,6 +16,8 @@ pub const APPROVAL_REJECTED_RULE: &str = "approval.rejected";
 /// The rule id of the block receipt of a call that meets its approval request after the deadline
 /// with no decision.
 pub const APPROVAL_EXPIRED_RULE: &str = "approval.expired";
+/// The rule id of the block receipt of a call made while `heso.toml` does not load (policy.md §9).
+pub const POLICY_ERROR_RULE: &str = "policy.error";
 /// The deadline of requests no rule sets terms for.
 const DEFAULT_SLA_MINUTES: u32 = 1_440;
 

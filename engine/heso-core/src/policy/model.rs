@@ -230,4 +230,22 @@ impl Policy {
         keys.sort_by_key(PublicKey::to_base64);
         keys
     }
+
+    /// The approver keys registered now for the rule `rule_id` (policy.md §4): the roster of its
+    /// approver names, every key of `[approvers]` for the reserved ids of unmatched actions, and
+    /// none for a rule that no longer asks for approval. Approvals are re-checked against this
+    /// at consumption (sdk.md §7.3).
+    pub fn registered_keys(&self, rule_id: &str) -> Vec<PublicKey> {
+        if rule_id == crate::policy::eval::DEFAULT_RULE
+            || rule_id == crate::policy::eval::FLOOR_RULE
+        {
+            return self.roster(&self.approver_names());
+        }
+        self.rules
+            .iter()
+            .find(|rule| rule.id == rule_id && rule.decision == Decision::RequireApproval)
+            .and_then(|rule| rule.approval.as_ref())
+            .map(|terms| self.roster(&terms.approvers))
+            .unwrap_or_default()
+    }
 }

@@ -4,6 +4,7 @@
 pub mod approval;
 pub mod chain;
 pub mod domain;
+pub mod gate;
 pub mod hashing;
 pub mod mint;
 pub mod redaction;
