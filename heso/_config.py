@@ -8,8 +8,8 @@ overrides it, so a typo never lies dormant until the day the argument is removed
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
-import ipaddress
 import os
 import sys
 import threading
@@ -17,7 +17,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, TypeVar, cast
-from urllib.parse import urlsplit
 
 from heso import _core
 from heso._errors import ConfigError
@@ -97,12 +96,15 @@ class Config:
 
 
 class _State:
-    """The process-wide configuration and the engine handles behind it."""
+    """The process-wide configuration and the engine handle behind it.
+
+    ``active`` is replaced as one tuple, so a gated call reads a configuration and the engine it
+    belongs to together, without a lock; a call in flight keeps its engine alive until it ends.
+    """
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.config: Config | None = None
-        self.operator_key: _core.OperatorKey | None = None
+        self.active: tuple[Config, _core.Engine] | None = None
         self.warned: set[str] = set()
 
 
@@ -111,7 +113,38 @@ _state = _State()
 
 def current_config() -> Config | None:
     """Return the configuration of the last successful :func:`init`, or ``None``."""
-    return _state.config
+    active = _state.active
+    return None if active is None else active[0]
+
+
+def active() -> tuple[Config, _core.Engine]:
+    """Return the configuration and engine of gated calls; ``ConfigError`` before ``init()``."""
+    current = _state.active
+    if current is None:
+        raise ConfigError(
+            "heso is not initialised; call heso.init() or import heso_bootstrap first"
+        )
+    return current
+
+
+def shutdown(timeout: float = 2.0) -> None:
+    """Close the engine; later gated calls raise ``ConfigError`` until ``init()`` runs again.
+
+    ``timeout`` bounds the outbox flush, which has nothing to send while no control plane is
+    configured.
+    """
+    del timeout
+    with _state.lock:
+        _state.active = None
+
+
+# Close the engine at exit (sdk.md §2.1); later issues flush the outbox here first.
+atexit.register(shutdown)
+
+
+def warn_once(message: str) -> None:
+    """Write ``heso: warning: <message>`` to stderr, once per process."""
+    _warn_once(message)
 
 
 def init(
@@ -146,16 +179,21 @@ def init(
             durability=durability,
             binary=binary,
         )
-        current = _state.config
-        if current is not None and current == config:
-            return current
-        operator_key = _core.OperatorKey.open(config.project_root, config.data_dir)
-        config = _with_identity(config, operator_key)
-        _state.config, _state.operator_key = config, operator_key
+        current = _state.active
+        if current is not None and current[0] == config:
+            return current[0]
+        engine = _core.Engine.open(
+            config.project_root,
+            config.data_dir,
+            durability=config.durability,
+            busy_timeout_ms=config.busy_timeout_ms,
+        )
+        config = _with_identity(config, engine)
+        _state.active = (config, engine)
     return config
 
 
-def _with_identity(config: Config, operator_key: _core.OperatorKey) -> Config:
+def _with_identity(config: Config, operator_key: _core.Engine) -> Config:
     """Check the key against ``[identity]`` and attach what the handle knows."""
     for message in operator_key.warnings:
         _warn_once(message)
@@ -456,6 +494,8 @@ def _parse_environment(variable: str, value: str) -> Environment:
 
 
 def _check_endpoint(value: str) -> None:
+    from urllib.parse import urlsplit  # noqa: PLC0415 - `import heso` must not load urllib
+
     variable = "HESO_ENDPOINT"
     try:
         parts = urlsplit(value)
@@ -478,6 +518,8 @@ def _check_endpoint(value: str) -> None:
 
 
 def _is_loopback(host: str) -> bool:
+    import ipaddress  # noqa: PLC0415 - only needed when an endpoint is set
+
     if host == "localhost":
         return True
     try:

@@ -1,14 +1,16 @@
 """Type stub of ``heso._core``, the compiled engine (checked against the module by stubtest)."""
 
 from os import PathLike
-from typing import TypedDict, final
+from typing import Literal, TypedDict, final
 
-from heso._errors import PolicyIssue
+from heso._errors import PolicyError, PolicyIssue
 
 __all__ = [
-    "OperatorKey",
+    "Engine",
     "Policy",
     "PolicyFile",
+    "ResultHasher",
+    "Verdict",
     "__version__",
     "action_hash",
     "blake3_hex",
@@ -34,17 +36,20 @@ __all__ = [
 __version__: str
 
 @final
-class OperatorKey:
-    """The project's operator identity, decrypted once; only the public half is visible."""
+class Engine:
+    """The process's engine handle: operator key, watched heso.toml and open store."""
 
     @staticmethod
-    def open(project_root: str | PathLike[str], data_dir: str | PathLike[str]) -> OperatorKey: ...
+    def open(
+        project_root: str | PathLike[str],
+        data_dir: str | PathLike[str],
+        durability: str,
+        busy_timeout_ms: int,
+    ) -> Engine: ...
     @property
     def public_key(self) -> str: ...
     @property
     def fingerprint(self) -> str: ...
-    @property
-    def format(self) -> str: ...
     @property
     def passphrase_source(self) -> str | None: ...
     @property
@@ -53,6 +58,71 @@ class OperatorKey:
     def strict(self) -> bool: ...
     @property
     def warnings(self) -> list[str]: ...
+    def gate(
+        self, action: bytes, redact: list[str], destructive: bool, enforce: bool
+    ) -> Verdict: ...
+    def record_result(
+        self,
+        verdict: Verdict,
+        *,
+        result: bytes | None = None,
+        hasher: ResultHasher | None = None,
+        error: tuple[str, str] | None = None,
+    ) -> str: ...
+    def take_policy_warning(self) -> str | None: ...
+
+class _Approval(TypedDict):
+    request_id: str
+    generation: int
+    state: Literal["pending", "approved", "rejected", "expired", "consumed"]
+    rule_id: str
+    approvers: list[str]
+    roster: list[str]
+    quorum: int
+    approvals: int
+    expires_at: str
+    rejected_by: str | None
+    reason: str | None
+
+@final
+class Verdict:
+    """What the gate did for one call; the ticket for its result receipt."""
+
+    @property
+    def kind(
+        self,
+    ) -> Literal[
+        "decided", "policy_error", "opened", "pending", "revoked", "expired", "rejected", "approved"
+    ]: ...
+    @property
+    def decision(self) -> Literal["allow", "redact", "block", "require_approval"]: ...
+    @property
+    def rule_id(self) -> str: ...
+    @property
+    def rule_display(self) -> str: ...
+    @property
+    def action_hash(self) -> str: ...
+    @property
+    def receipt(self) -> bytes | None: ...
+    @property
+    def redacted(self) -> bool: ...
+    @property
+    def allows(self) -> bool: ...
+    @property
+    def has_result(self) -> bool: ...
+    @property
+    def approval(self) -> _Approval | None: ...
+    @property
+    def policy_error(self) -> PolicyError | None: ...
+
+@final
+class ResultHasher:
+    """The result hash of items arriving one by one, as the JSON array of them."""
+
+    def __new__(cls) -> ResultHasher: ...
+    def add(self, item: bytes) -> None: ...
+    @property
+    def items(self) -> int: ...
 
 def fingerprint(public_key: str) -> str: ...
 def find_project_root(

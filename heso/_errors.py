@@ -7,6 +7,7 @@ its attributes, so errors can cross process boundaries intact.
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -14,13 +15,20 @@ if TYPE_CHECKING:
     from heso._verify import VerifyReport
 
 __all__ = [
+    "ActionNotAllowed",
+    "ApprovalExpired",
+    "ApprovalRejected",
+    "ApprovalRequired",
+    "BlockedError",
     "ConfigError",
     "EngineError",
     "HesoError",
+    "OutcomeUncertain",
     "PolicyError",
     "PolicyFloorError",
     "PolicyIssue",
     "PolicyParseError",
+    "SessionError",
     "VerificationError",
 ]
 
@@ -200,3 +208,193 @@ class VerificationError(HesoError):
 
     def _attributes(self) -> dict[str, Any]:
         return {"report": self.report, "verdict": self.verdict, "detail": self.detail}
+
+
+class ActionNotAllowed(HesoError):
+    """The policy did not let the action run; its body did not run.
+
+    Attributes:
+        tool_name: The action's tool name.
+        verb: Its verb.
+        rule_id: The deciding rule (or a reserved id such as ``approval.rejected``).
+        rule_display: That rule's sentence.
+        action_hash: The receipt recorded for this attempt, ``""`` when none was.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        tool_name: str,
+        verb: str,
+        rule_id: str,
+        rule_display: str,
+        action_hash: str,
+    ) -> None:
+        """Create the error with the action and the rule that refused it."""
+        super().__init__(message)
+        self.tool_name = tool_name
+        self.verb = verb
+        self.rule_id = rule_id
+        self.rule_display = rule_display
+        self.action_hash = action_hash
+
+    def _attributes(self) -> dict[str, Any]:
+        return {
+            "tool_name": self.tool_name,
+            "verb": self.verb,
+            "rule_id": self.rule_id,
+            "rule_display": self.rule_display,
+            "action_hash": self.action_hash,
+        }
+
+
+class BlockedError(ActionNotAllowed):
+    """A rule blocks the action."""
+
+
+class ApprovalRequired(ActionNotAllowed):
+    """The action needs a signed approval first; repeat the same call once it is approved.
+
+    Attributes:
+        request_id: The 64-hex approval request id (commands accept its first 12).
+        approvers: The approver names of the rule.
+        quorum: Distinct approvals needed.
+        expires_at: The deadline (UTC).
+        how_to_approve: One line saying who runs what.
+        session: The durable session, for ``@heso.gated`` calls.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        request_id: str,
+        approvers: tuple[str, ...],
+        quorum: int,
+        expires_at: datetime,
+        how_to_approve: str,
+        session: str | None = None,
+        **action: str,
+    ) -> None:
+        """Create the error with the request and how to approve it."""
+        super().__init__(message, **action)
+        self.request_id = request_id
+        self.approvers = approvers
+        self.quorum = quorum
+        self.expires_at = expires_at
+        self.how_to_approve = how_to_approve
+        self.session = session
+
+    def _attributes(self) -> dict[str, Any]:
+        return {
+            **super()._attributes(),
+            "request_id": self.request_id,
+            "approvers": self.approvers,
+            "quorum": self.quorum,
+            "expires_at": self.expires_at,
+            "how_to_approve": self.how_to_approve,
+            "session": self.session,
+        }
+
+
+class ApprovalRejected(ActionNotAllowed):
+    """An approver rejected this exact action; it stays refused until the request is reopened.
+
+    Attributes:
+        request_id: The approval request id.
+        rejected_by: The rejecting approver's fingerprint.
+        reason: The reason they gave.
+        session: The durable session, for ``@heso.gated`` calls.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        request_id: str,
+        rejected_by: str,
+        reason: str,
+        session: str | None = None,
+        **action: str,
+    ) -> None:
+        """Create the error with the rejection."""
+        super().__init__(message, **action)
+        self.request_id = request_id
+        self.rejected_by = rejected_by
+        self.reason = reason
+        self.session = session
+
+    def _attributes(self) -> dict[str, Any]:
+        return {
+            **super()._attributes(),
+            "request_id": self.request_id,
+            "rejected_by": self.rejected_by,
+            "reason": self.reason,
+            "session": self.session,
+        }
+
+
+class ApprovalExpired(ActionNotAllowed):
+    """No approver decided before the deadline; the next identical call opens a new request.
+
+    Attributes:
+        request_id: The approval request id.
+        expired_at: The deadline that passed (UTC).
+        session: The durable session, for ``@heso.gated`` calls.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        request_id: str,
+        expired_at: datetime,
+        session: str | None = None,
+        **action: str,
+    ) -> None:
+        """Create the error with the deadline that passed."""
+        super().__init__(message, **action)
+        self.request_id = request_id
+        self.expired_at = expired_at
+        self.session = session
+
+    def _attributes(self) -> dict[str, Any]:
+        return {
+            **super()._attributes(),
+            "request_id": self.request_id,
+            "expired_at": self.expired_at,
+            "session": self.session,
+        }
+
+
+class SessionError(HesoError):
+    """A call or session was used in a way its state does not allow.
+
+    Attributes:
+        session: The session concerned, if any.
+    """
+
+    def __init__(self, message: str, *, session: str | None = None) -> None:
+        """Create the error naming the session."""
+        super().__init__(message)
+        self.session = session
+
+    def _attributes(self) -> dict[str, Any]:
+        return {"session": self.session}
+
+
+class OutcomeUncertain(SessionError):
+    """A durable call started and recorded no completion: heso cannot tell whether it ran.
+
+    Attributes:
+        started_at: When its body started (UTC).
+    """
+
+    def __init__(self, message: str, *, session: str, started_at: datetime) -> None:
+        """Create the error with the session and when it started."""
+        super().__init__(message, session=session)
+        self.started_at = started_at
+
+    def _attributes(self) -> dict[str, Any]:
+        return {**super()._attributes(), "started_at": self.started_at}

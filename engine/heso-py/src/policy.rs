@@ -98,7 +98,7 @@ fn policy_error(py: Python<'_>, path: &str, failure: &LoadFailure) -> PyResult<P
 
 /// Builds `PolicyFloorError` (when a floor violation is given) or `PolicyParseError` (position
 /// and code of the first issue) with every issue attached.
-fn policy_exception(
+pub(crate) fn policy_exception(
     py: Python<'_>,
     message: &str,
     path: &str,

@@ -154,6 +154,28 @@ pub(crate) fn classify(error: &rusqlite::Error) -> Failure {
 }
 
 impl StoreError {
+    /// A short machine-readable name of the failure (the SDK's `EngineError.code`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Io { .. } => "io",
+            Self::Missing { .. } => "missing",
+            Self::NotAHesoStore { .. } => "not_a_store",
+            Self::NewerSchema { .. } => "newer_schema",
+            Self::Misconfigured { .. } => "misconfigured",
+            Self::Corrupt { .. } => "corrupt",
+            Self::DiskFailure { .. } | Self::TooManyDiskFailures { .. } => "disk",
+            Self::Busy { .. } => "busy",
+            Self::Integrity { .. } => "integrity",
+            Self::SessionType { .. } => "session_type",
+            Self::Request(_) => "request",
+            Self::Mint(_) => "signing",
+            Self::Conflict { .. } => "conflict",
+            Self::NotFound(_) | Self::BadPrefix(_) | Self::Ambiguous { .. } => "not_found",
+            Self::Approval(_) => "approval",
+            Self::Sqlite(_) => "sqlite",
+        }
+    }
+
     /// Wraps an SQLite error raised while using the database at `path`, naming the right fix.
     pub(crate) fn from_sqlite(
         error: rusqlite::Error,
