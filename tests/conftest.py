@@ -6,10 +6,12 @@ venv and runs pytest from a temporary directory with `--import-mode=importlib`.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sysconfig
 from collections.abc import Callable
@@ -20,6 +22,7 @@ from typing import Any
 import pytest
 
 import heso
+from heso import _config
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -160,3 +163,99 @@ def snapshot(root: Path) -> Snapshot:
 def tree_snapshot() -> Snapshotter:
     """A function that snapshots a directory tree (paths, types, modes, sizes, mtimes, bytes)."""
     return snapshot
+
+
+# --- a project gated calls write to -----------------------------------------------------------
+
+# Rules every gated test project has before the starter's, so each decision has a tool to reach it.
+EXTRA_RULES = """
+[[rule]]
+id = "secrets.redact"
+order = 1
+verb = "tool_call"
+conditions = [{ field = "$tool_name", op = "eq", value = "call_api" }]
+decision = "redact"
+redact = ["api_key"]
+
+[[rule]]
+id = "shell.block"
+order = 2
+verb = "tool_call"
+conditions = [{ field = "$tool_name", op = "eq", value = "shell" }]
+decision = "block"
+
+[[rule]]
+id = "evil.block"
+order = 3
+verb = "any"
+scope = "evil.example"
+decision = "block"
+"""
+
+
+@dataclass
+class GatedProject:
+    """A project made by `heso init` plus EXTRA_RULES, with `heso.init()` done in this process.
+
+    The starter's rules decide the rest: llm_call, tool_call and http_request are allowed,
+    deletes and large payments need approval, and unmatched dangerous verbs fall to the floor.
+    """
+
+    root: Path
+    config: heso.Config
+
+    @property
+    def db(self) -> Path:
+        return self.root / ".heso" / "heso.db"
+
+    def receipts(self, session: str = "test") -> list[dict[str, Any]]:
+        """The receipts of an action session, in chain order, parsed."""
+        with contextlib.closing(sqlite3.connect(f"file:{self.db}?mode=ro", uri=True)) as conn:
+            rows = conn.execute(
+                "SELECT body FROM receipts WHERE session_id = ? ORDER BY seq", (session,)
+            ).fetchall()
+        return [json.loads(body) for (body,) in rows]
+
+    def all_receipts(self) -> list[dict[str, Any]]:
+        """Every stored receipt in append order, standalone ones included."""
+        with contextlib.closing(sqlite3.connect(f"file:{self.db}?mode=ro", uri=True)) as conn:
+            rows = conn.execute("SELECT body FROM receipts ORDER BY id").fetchall()
+        return [json.loads(body) for (body,) in rows]
+
+    @property
+    def engine_public_key(self) -> str:
+        """The operator public key the engine signs with."""
+        return _config.active()[1].public_key
+
+    def count(self, sql: str) -> int:
+        with contextlib.closing(sqlite3.connect(f"file:{self.db}?mode=ro", uri=True)) as conn:
+            (value,) = conn.execute(sql).fetchone()
+        return int(value)
+
+
+@pytest.fixture(scope="session")
+def gated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One `heso init` per test session (minting a key takes a while); tests copy it."""
+    root = tmp_path_factory.mktemp("gated") / "project"
+    ran = Cli(root.parent).heso("init", "-q", str(root))
+    assert ran.returncode == 0, ran.stderr
+    with (root / "heso.toml").open("a", encoding="utf-8") as policy:
+        policy.write(EXTRA_RULES)
+    return root
+
+
+@pytest.fixture
+def gated_project(
+    gated_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> GatedProject:
+    """A fresh copy of the template, initialised in this process with workflow `test`."""
+    root = tmp_path / "project"
+    shutil.copytree(gated_template, root)
+    monkeypatch.setattr(_config, "_state", _config._State())
+    for name in [n for n in os.environ if n.startswith("HESO_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("HESO_HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(root)
+    # `normal` keeps the suite fast; durability does not change what is recorded.
+    config = heso.init(project_root=root, workflow="test", durability="normal")
+    return GatedProject(root, config)
