@@ -639,7 +639,7 @@ def bench(session: nox.Session) -> None:
     store benchmark at 10^5 stored receipts. Targets are reported as pass or miss; no number fails
     the session (HOUSE.md: benchmarks measure).
     """
-    _install(session, *_group("bench"))
+    _install(session, *_group("bench"), *_optional_group("integrations"))
     corpus = _mint_corpus(session, "--chain-length", str(max(BENCH_CHAIN_LENGTHS)), release=True)
     results = _fresh_dir(session, "results")
     env = _clean_heso_env()
@@ -655,6 +655,19 @@ def bench(session: nox.Session) -> None:
             "--output",
             str(results / "verify.json"),
             *session.posargs,
+            env=env,
+        )
+        # The SDK's own overhead (sdk.md §14), on projects made by the installed `heso init`.
+        session.run(
+            "python",
+            str(BENCH / "bench_sdk.py"),
+            "--heso",
+            str(Path(session.bin) / "heso"),
+            "--workdir",
+            str(_fresh_dir(session, "sdk-bench")),
+            "--output",
+            str(results / "sdk.json"),
+            *(["--fast"] if "--fast" in session.posargs else []),
             env=env,
         )
     # Policy evaluation is timed in Rust, in-process: the target is the engine's own cost.
@@ -704,6 +717,7 @@ def bench(session: nox.Session) -> None:
             str(results / "verify.json"),
             str(results / "policy.json"),
             str(results / "store.json"),
+            str(results / "sdk.json"),
             env=env,
         )
 
