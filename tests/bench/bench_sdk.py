@@ -12,6 +12,8 @@ scratch directory.
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
 import json
 import os
 import re
@@ -22,7 +24,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import heso
 from heso import _config
@@ -109,24 +111,27 @@ def import_times_ms(runs: int) -> list[float]:
 def wrap_overhead_us(rounds: int, calls: int) -> list[float] | None:
     """Wrapped minus raw `chat.completions.create` against a loopback fake server."""
     try:
-        import openai  # noqa: PLC0415 - optional: measured only when installed
+        openai: Any = importlib.import_module("openai")
     except ImportError:
         return None
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    try:
-        from fake_llm_server import FakeServer  # noqa: PLC0415 - lives next to the tests
-    except ImportError:
+    server_file = Path(__file__).resolve().parents[1] / "fake_llm_server.py"
+    spec = importlib.util.spec_from_file_location("heso_bench_fake_llm_server", server_file)
+    if spec is None or spec.loader is None:
         return None
-    with FakeServer() as server:
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    fake_server: Any = module.FakeServer
+    with fake_server() as server:
         raw = openai.OpenAI(base_url=f"{server.url}/v1", api_key="sk-bench", max_retries=0)
         wrapped = heso.wrap(raw)
-        messages = [{"role": "user", "content": "hi"}]
+        messages: Any = [{"role": "user", "content": "hi"}]
 
         def call_raw() -> object:
-            return raw.chat.completions.create(model="gpt-bench", messages=messages)  # type: ignore[arg-type]
+            return raw.chat.completions.create(model="gpt-bench", messages=messages)
 
         def call_wrapped() -> object:
-            return wrapped.chat.completions.create(model="gpt-bench", messages=messages)  # type: ignore[arg-type]
+            return wrapped.chat.completions.create(model="gpt-bench", messages=messages)
 
         per_call_us(call_wrapped, 20)
         values = []
@@ -164,8 +169,9 @@ def main(argv: Sequence[str]) -> None:
     subprocess.run([args.heso, "init", "-q", str(root)], check=True)
     os.chdir(root)
     metrics = []
-    for durability in ("normal", "full"):
-        heso.init(project_root=root, workflow=f"bench-{durability}", durability=durability)  # type: ignore[arg-type]
+    durabilities: tuple[Literal["normal", "full"], ...] = ("normal", "full")
+    for durability in durabilities:
+        heso.init(project_root=root, workflow=f"bench-{durability}", durability=durability)
         values = overhead_rounds(rounds, calls if durability == "normal" else calls // 4)
         metrics.append(
             metric(
