@@ -109,7 +109,16 @@ def _gate(capture: Capture) -> tuple[_config.Config, _core.Engine, _core.Verdict
 
 def _json_bytes(value: object) -> bytes:
     # Plain serialisation of already-encoded values; the engine canonicalises.
-    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+    text = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    try:
+        return text.encode()
+    except UnicodeEncodeError as error:
+        # JSON text is UTF-8, which cannot carry a lone surrogate: refuse rather than alter it.
+        bad = text[error.start : error.end].encode("unicode_escape").decode()
+        raise ValueError(
+            f"heso cannot record a string holding the lone surrogate `{bad}`; "
+            "pass valid text, or bytes"
+        ) from None
 
 
 class Ticket:

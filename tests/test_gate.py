@@ -384,3 +384,10 @@ def test_every_minted_receipt_verifies_pinned_and_independently(
         check=False,
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
+
+
+def test_a_lone_surrogate_is_refused_before_anything_runs(gated_project: GatedProject) -> None:
+    with pytest.raises(ValueError, match=r"lone surrogate `\\udc80`"):
+        search("bad \udc80")
+    assert ran == []
+    assert gated_project.receipts() == []
