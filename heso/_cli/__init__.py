@@ -15,6 +15,8 @@ import click
 from heso._cli._group import SuggestingGroup
 from heso._cli._output import EXIT_ERROR, CommandFailed, error
 from heso._cli._project import group_flags
+from heso._cli.demo import demo_command
+from heso._cli.doctor import doctor_command
 from heso._cli.init import init_command
 from heso._cli.policy import policy_group
 from heso._cli.store import export_command, log_command, show_command
@@ -40,6 +42,8 @@ def cli(ctx: click.Context) -> None:
 
 
 cli.add_command(init_command)
+cli.add_command(demo_command)
+cli.add_command(doctor_command)
 cli.add_command(export_command)
 cli.add_command(log_command)
 cli.add_command(policy_group)
