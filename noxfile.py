@@ -434,11 +434,11 @@ def init_idempotent(session: nox.Session) -> None:
 
 # --- demo ------------------------------------------------------------------------------------
 
-# Until `heso demo` exists, `heso init` stands in for it. When it lands, these two lines become
-# ("heso", "demo", DEMO_DIR) and ("heso", "verify", "-C", DEMO_DIR).
+# packaging.md §7.1: the demo, then both verifiers over what it recorded; all must exit 0.
 DEMO_STEPS: tuple[tuple[str, ...], ...] = (
-    ("heso", "init", DEMO_DIR),
-    ("heso-compliance", "--version"),
+    ("heso", "demo", DEMO_DIR),
+    ("heso", "verify", "-C", DEMO_DIR),
+    ("heso-compliance", "audit", "verify", "-C", DEMO_DIR),
 )
 
 
@@ -446,8 +446,9 @@ DEMO_STEPS: tuple[tuple[str, ...], ...] = (
 def demo(session: nox.Session) -> None:
     """Install the wheels in a fresh venv and run the demo in ./heso-demo (gitignored)."""
     _install(session)
+    env = _clean_heso_env()
     for step in DEMO_STEPS:
-        session.run(*step)
+        session.run(*step, env=env)
     demo_dir = REPO / DEMO_DIR
     print(f"\n{DEMO_DIR}/")
     for path in sorted(demo_dir.rglob("*")):
