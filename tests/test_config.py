@@ -270,6 +270,7 @@ def test_key_file_from_heso_0_5_1_opens(
     public_key = (keys / "operator.pub").read_text().strip()
     root = tmp_path / "interop"
     (root / ".heso").mkdir(parents=True)
+    (root / ".heso").chmod(0o700)
     shutil.copy(keys / "identity.key", root / ".heso" / "identity.key")
     (root / ".heso" / "identity.key").chmod(0o600)
     policy = f'default_decision = "block"\n[identity]\noperator = ["{public_key}"]\n'
