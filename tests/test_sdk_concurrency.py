@@ -7,12 +7,15 @@ and nothing may be lost or doubled under contention.
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 import textwrap
 import threading
 from collections import Counter
 from typing import TYPE_CHECKING
+
+import pytest
 
 import heso
 
@@ -104,3 +107,21 @@ def test_two_processes_gate_into_one_store(gated_project: GatedProject) -> None:
         _, stderr = child.communicate(timeout=120)
         assert child.returncode == 0, stderr.decode()
     assert_chain_complete(gated_project, "shared", 80)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_gates_on_its_own_connection(gated_project: GatedProject) -> None:
+    # The parent's store connection is abandoned in the child (storage.md §6.5), never shared.
+    assert lookup(0, 0) == 0
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child process
+        code = 0
+        try:
+            lookup(1, 1)
+        except BaseException:  # the parent sees the exit status
+            code = 1
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert lookup(2, 2) == 2002
+    assert_chain_complete(gated_project, "test", 3)
