@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import ipaddress
 import math
 import sys
 from collections.abc import Callable, Mapping
@@ -40,15 +39,12 @@ MAX_DEPTH = 64
 _MAX_SAFE_INT = 2**53 - 1
 _TOO_DEEP = "<too deep>"
 _CYCLE = "<cycle>"
-# Recorded as `str(value)`. (`UUID` and `Decimal` join them without being imported: see
-# `_is_loaded`.) The interface classes of `ipaddress` subclass the address classes.
-_STRING_TYPES = (
-    PurePath,
-    ipaddress.IPv4Address,
-    ipaddress.IPv6Address,
-    ipaddress.IPv4Network,
-    ipaddress.IPv6Network,
-)
+# Recorded as `str(value)`. (`UUID`, `Decimal` and the `ipaddress` classes join them without
+# being imported: see `_is_loaded`.)
+_STRING_TYPES = (PurePath,)
+# The `ipaddress` classes recorded as `str(value)`; its interface classes subclass the address
+# classes.
+_IPADDRESS_TYPES = ("IPv4Address", "IPv6Address", "IPv4Network", "IPv6Network")
 # Exact JSON types are encoded by the rules above any registration: an encoder registered for
 # them (or for `object`, which would catch them all) would change what every receipt means.
 _UNREGISTRABLE = frozenset({object, type(None), bool, int, float, str, dict, list, tuple})
@@ -135,7 +131,11 @@ class _Encoder:
 
     def instance(self, value: object, kind: type, depth: int) -> Any:
         """The rows of the table after the built-in types, ending with the fallback."""
-        if _is_loaded(value, "uuid", "UUID") or _is_loaded(value, "decimal", "Decimal"):
+        if (
+            _is_loaded(value, "uuid", "UUID")
+            or _is_loaded(value, "decimal", "Decimal")
+            or any(_is_loaded(value, "ipaddress", name) for name in _IPADDRESS_TYPES)
+        ):
             return str(value)
         model_dump = getattr(kind, "model_dump", None)
         if callable(model_dump):
@@ -308,7 +308,7 @@ def _is_loaded(value: object, module: str, name: str) -> bool:
     """Whether ``value`` is a ``module.name`` instance, without importing ``module``.
 
     A value can only be an instance of a class whose module is already loaded, so modules the
-    caller never imported (``uuid``, ``decimal``) stay out of ``import heso``.
+    caller never imported (``uuid``, ``decimal``, ``ipaddress``) stay out of ``import heso``.
     """
     loaded = sys.modules.get(module)
     cls = getattr(loaded, name, None)
