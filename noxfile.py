@@ -643,6 +643,7 @@ def bench(session: nox.Session) -> None:
     _install(session, *_group("bench"), *_optional_group("integrations"))
     corpus = _mint_corpus(session, "--chain-length", str(max(BENCH_CHAIN_LENGTHS)), release=True)
     results = _fresh_dir(session, "results")
+    sdk_work = _fresh_dir(session, "sdk-bench")
     env = _clean_heso_env()
     # Outside the repository, so only the installed heso can be imported.
     with session.chdir(results):
@@ -665,7 +666,7 @@ def bench(session: nox.Session) -> None:
             "--heso",
             str(Path(session.bin) / "heso"),
             "--workdir",
-            str(_fresh_dir(session, "sdk-bench")),
+            str(sdk_work),
             "--output",
             str(results / "sdk.json"),
             *(["--fast"] if "--fast" in session.posargs else []),

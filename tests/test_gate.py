@@ -222,6 +222,13 @@ def test_require_approval_opens_a_request_then_reports_it_pending(
         delete_file("/srv/data")
     assert second.value.request_id == error.request_id
     assert second.value.action_hash == ""
+    copy = pickle.loads(pickle.dumps(error))
+    assert (copy.request_id, copy.expires_at, copy.approvers, str(copy)) == (
+        error.request_id,
+        error.expires_at,
+        error.approvers,
+        str(error),
+    )
     assert len(gated_project.receipts()) == 1
     # Different arguments are a different request.
     with pytest.raises(heso.ApprovalRequired) as other:
