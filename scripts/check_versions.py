@@ -7,13 +7,19 @@ The source is `[workspace.package] version` in Cargo.toml. Copies checked: every
 file names of the given wheels (default: those in dist/). Cargo and Python spell pre-releases
 differently (`0.7.0-rc.1` is `0.7.0rc1`), so versions are compared in PEP 440 normal form.
 
-Usage: `python scripts/check_versions.py [WHEEL ...]`
+With `--installed`, also `heso.__version__`, `heso --version` and `heso-compliance version` of the
+programs installed next to the running interpreter.
+
+Usage: `python scripts/check_versions.py [--installed] [WHEEL ...]`
 """
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 from typing import Any
 
@@ -175,18 +181,67 @@ def check(wheels: list[Path]) -> list[str]:
     ]
 
 
+def installed_versions() -> dict[str, str]:
+    """What the installed programs report, when `heso` is installed next to this interpreter:
+    `heso.__version__`, `heso --version` and `heso-compliance version`."""
+    scripts = Path(sysconfig.get_path("scripts"))
+    heso, engine = scripts / "heso", scripts / "heso-compliance"
+    if not (heso.is_file() and engine.is_file()):
+        return {}
+    env = {name: value for name, value in os.environ.items() if not name.startswith("HESO_")}
+
+    def output(*command: str) -> str:
+        # From the file-system root, so a source checkout in the working directory cannot shadow
+        # the installed package.
+        ran = subprocess.run(
+            command, capture_output=True, text=True, env=env, cwd=os.sep, check=False
+        )
+        return ran.stdout.strip() if ran.returncode == 0 else f"<exit {ran.returncode}>"
+
+    module = output(sys.executable, "-c", "import heso; print(heso.__version__)")
+    return {
+        "heso.__version__": module,
+        "heso --version": output(str(heso), "--version"),
+        "heso-compliance version": output(str(engine), "version"),
+    }
+
+
+def check_installed(found: dict[str, str], want: str) -> list[str]:
+    errors = []
+    for name, text in found.items():
+        # `heso --version` prints `heso 0.6.0`; the engine adds its build details after that.
+        words = text.split()
+        versions = [word for word in words if _PEP440.fullmatch(word)]
+        if not versions or normalize(versions[0]) != want:
+            errors.append(f"{name} reports `{text}`; expected version `{want}`")
+    return errors
+
+
 def main(argv: list[str]) -> int:
+    # `--installed`: also ask the programs installed next to this interpreter (the lint session).
+    ask_installed = "--installed" in argv
+    argv = [arg for arg in argv if arg != "--installed"]
     wheels = [Path(arg) for arg in argv] or sorted((REPO / "dist").glob("*.whl"))
+    installed: dict[str, str] = {}
     try:
         errors = check(wheels)
+        if ask_installed:
+            installed = installed_versions()
+            if not installed:
+                errors.append("--installed: no `heso` and `heso-compliance` next to this python")
+        errors += check_installed(installed, normalize(cargo_version()))
     except (OSError, KeyError, ValueError, tomllib.TOMLDecodeError) as error:
         errors = [f"cannot read the version copies: {error}"]
     for message in errors:
         print(f"check_versions: error: {message}", file=sys.stderr)
     if errors:
         return 1
-    checked = f" and {len(wheels)} wheel names" if wheels else ""
-    print(f"check_versions: {cargo_version()} everywhere (Cargo, pyproject{checked})")
+    checked = ["Cargo", "pyproject"]
+    checked += [recipe.relative_to(REPO).as_posix() for recipe in RECIPES if recipe.is_file()]
+    if wheels:
+        checked.append(f"{len(wheels)} wheel names")
+    checked += list(installed)
+    print(f"check_versions: {cargo_version()} everywhere ({', '.join(checked)})")
     return 0
 
 
