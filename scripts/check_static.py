@@ -6,7 +6,9 @@ binary makes unreliable):
 
 * no `PT_INTERP` program header: the kernel starts the binary without `ld-linux`;
 * no `DT_NEEDED` entry in the dynamic section: it asks for no shared library. A static-pie
-  executable keeps a dynamic section for its own relocations, so its presence alone is fine.
+  executable keeps a dynamic section for its own relocations, so its presence alone is fine;
+* no glibc NSS loader: a static glibc binary that calls `getpwnam`, `getaddrinfo` and friends
+  carries the code that `dlopen`s `libnss_*.so` at run time, and would fail in an empty root.
 
 Only ELF64 little-endian for x86_64 and aarch64 is understood, the two Linux targets heso ships
 statically; anything else exits 2 rather than passing unchecked.
@@ -66,6 +68,7 @@ class Findings:
     dynamic_entries: int
     interpreter: str | None
     needed: tuple[str, ...]
+    nss: bool
 
 
 def unpack(layout: struct.Struct, data: bytes, offset: int) -> tuple[int, ...]:
@@ -166,6 +169,9 @@ def inspect(data: bytes) -> Findings:
         dynamic_entries=len(entries),
         interpreter=interpreters[0] if interpreters else None,
         needed=needed_libraries(data, segments, entries),
+        # glibc names the modules it loads `libnss_<service>.so.<n>`: the prefix is in the binary
+        # exactly when its NSS loader was linked in.
+        nss=b"libnss_" in data,
     )
 
 
@@ -186,17 +192,24 @@ def main(argv: list[str]) -> int:
     if findings.needed:
         libraries = ", ".join(f"`{name}`" for name in findings.needed)
         problems.append(f"shared libraries (`DT_NEEDED` {libraries})")
+    if findings.nss:
+        problems.append("glibc's NSS modules (`libnss_*`: a user, group or host lookup)")
     if problems:
+        fix = (
+            "build it with `RUSTFLAGS='-C target-feature=+crt-static'` and an explicit `--target`"
+            if findings.interpreter is not None or findings.needed
+            else "take paths from arguments and HESO_* variables, never from the passwd or "
+            "hosts databases (packaging.md §6)"
+        )
         print(
-            f"check_static: error: `{binary}` needs {' and '.join(problems)}; build it with "
-            "`RUSTFLAGS='-C target-feature=+crt-static'` and an explicit `--target`",
+            f"check_static: error: `{binary}` needs {' and '.join(problems)}; {fix}",
             file=sys.stderr,
         )
         return 1
     print(
         f"check_static: `{binary}` is static: ELF64 little-endian {findings.machine} "
         f"{findings.file_type}; {findings.program_headers} program headers, none `PT_INTERP`; "
-        f"{findings.dynamic_entries} dynamic entries, none `DT_NEEDED`"
+        f"{findings.dynamic_entries} dynamic entries, none `DT_NEEDED`; no NSS loader"
     )
     return 0
 
