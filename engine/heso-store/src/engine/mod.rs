@@ -221,35 +221,49 @@ impl Engine {
     /// Decides one action and records the decision before the body may run (sdk.md §5.1):
     /// evaluation, redaction, the recording cap, signing and the append, in one transaction.
     pub fn gate(&self, call: &GateCall<'_>) -> Result<Gated, StoreError> {
-        let session_id = call.action.workflow.clone();
         let policy = match self.policy.current() {
             Ok(policy) => policy,
-            Err(error) => return self.gate_broken(call, error),
+            Err(error) => {
+                let (receipt, gated) = self.record(call, &policy_error_evaluation())?;
+                return Ok(gated(Gate::PolicyBroken { error, receipt }));
+            }
         };
         let evaluation = evaluate(&policy.policy, &call.action);
-        let content = Self::content(call, &evaluation)?;
-        let redacted = content.redacted();
         if evaluation.decision == Decision::RequireApproval && call.enforce {
-            return self.gate_approval(call, &policy, evaluation, content, session_id);
+            return self.gate_approval(call, &policy, evaluation);
         }
-        let receipt = self.store.append(
-            &AppendRequest::chained(
-                session_id.clone(),
-                SessionType::Action,
-                content.content.clone(),
-                Signing::Operator(&self.operator),
-            )
-            .with_reveals(content.reveals),
-        )?;
-        Ok(Gated {
-            gate: Gate::Decided {
-                evaluation,
-                receipt,
-            },
+        let (receipt, gated) = self.record(call, &evaluation)?;
+        Ok(gated(Gate::Decided {
+            evaluation,
+            receipt,
+        }))
+    }
+
+    /// Appends the gate receipt of `evaluation` in the workflow's action session; returns it with
+    /// a function completing the [`Gated`] (whose result receipt copies this content).
+    fn record(
+        &self,
+        call: &GateCall<'_>,
+        evaluation: &Evaluation,
+    ) -> Result<(Appended, impl FnOnce(Gate) -> Gated), StoreError> {
+        let content = Self::content(call, evaluation)?;
+        let redacted = content.redacted();
+        let session_id = call.action.workflow.clone();
+        let request = AppendRequest::chained(
+            session_id.clone(),
+            SessionType::Action,
+            content.content,
+            Signing::Operator(&self.operator),
+        )
+        .with_reveals(content.reveals);
+        let receipt = self.store.append(&request)?;
+        let base = request.content;
+        Ok((receipt, move |gate| Gated {
+            gate,
             redacted,
             session_id,
-            base: Some(content.content),
-        })
+            base: Some(base),
+        }))
     }
 
     /// Appends the result receipt after a body ran (receipts.md §15.5): `base` is
@@ -298,41 +312,15 @@ impl Engine {
         }
     }
 
-    fn gate_broken(
-        &self,
-        call: &GateCall<'_>,
-        error: PolicyFileError,
-    ) -> Result<Gated, StoreError> {
-        let evaluation = policy_error_evaluation();
-        let content = Self::content(call, &evaluation)?;
-        let redacted = content.redacted();
-        let session_id = call.action.workflow.clone();
-        let receipt = self.store.append(
-            &AppendRequest::chained(
-                session_id.clone(),
-                SessionType::Action,
-                content.content.clone(),
-                Signing::Operator(&self.operator),
-            )
-            .with_reveals(content.reveals),
-        )?;
-        Ok(Gated {
-            gate: Gate::PolicyBroken { error, receipt },
-            redacted,
-            session_id,
-            base: Some(content.content),
-        })
-    }
-
     fn gate_approval(
         &self,
         call: &GateCall<'_>,
         policy: &Arc<LoadedPolicy>,
         evaluation: Evaluation,
-        content: GateContent,
-        session_id: String,
     ) -> Result<Gated, StoreError> {
+        let content = Self::content(call, &evaluation)?;
         let redacted = content.redacted();
+        let session_id = call.action.workflow.clone();
         let terms = evaluation.approval.as_ref().ok_or_else(|| {
             StoreError::Request("a require_approval evaluation carries approval terms".into())
         })?;
