@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from heso import _config, _context, _core
 from heso._encode import encode
@@ -24,6 +24,9 @@ from heso._errors import (
     HesoError,
 )
 from heso._types import ApprovalStatus, Decision, Outcome
+
+if TYPE_CHECKING:
+    from heso._core import _Approval
 
 __all__ = ["Capture", "ResultStream", "Ticket", "begin", "evaluate"]
 
@@ -67,7 +70,7 @@ def evaluate(capture: Capture) -> Outcome:
     config, engine, verdict = _gate(capture)
     if config.blocking and verdict.kind == "policy_error":
         _raise_policy_error(verdict)
-    receipt = verdict.receipt
+    receipt, approval = verdict.receipt, verdict.approval
     return Outcome(
         decision=Decision(verdict.decision),
         rule_id=verdict.rule_id,
@@ -75,7 +78,7 @@ def evaluate(capture: Capture) -> Outcome:
         action_hash=verdict.action_hash,
         receipt=None if receipt is None else json.loads(receipt),
         enforced=config.blocking,
-        approval=_approval_status(verdict, config),
+        approval=None if approval is None else _approval_status(approval, config),
         _ticket=Ticket(engine, verdict) if verdict.allows else None,
     )
 
@@ -137,10 +140,7 @@ class Ticket:
 
     def fail(self, error: BaseException) -> str:
         """Record the exception the body raised (``action.error``); return the receipt's hash."""
-        kind = type(error)
-        return self._engine.record_result(
-            self._verdict, error=(f"{kind.__module__}.{kind.__qualname__}", str(error))
-        )
+        return self._engine.record_result(self._verdict, error=_error_parts(error))
 
     def fail_text(self, text: str) -> str:
         """Record an error given as text; return the receipt's hash."""
@@ -149,6 +149,12 @@ class Ticket:
     def stream(self) -> ResultStream:
         """Start recording a result that arrives item by item."""
         return ResultStream(self._engine, self._verdict)
+
+
+def _error_parts(error: BaseException) -> tuple[str, str]:
+    """``(<module.QualName>, message)``; the engine joins, hides and bounds them (sdk.md §4.6)."""
+    kind = type(error)
+    return f"{kind.__module__}.{kind.__qualname__}", str(error)
 
 
 class ResultStream:
@@ -178,10 +184,7 @@ class ResultStream:
 
     def fail(self, error: BaseException) -> str:
         """Record the exception the producer raised."""
-        kind = type(error)
-        return self._engine.record_result(
-            self._verdict, error=(f"{kind.__module__}.{kind.__qualname__}", str(error))
-        )
+        return self._engine.record_result(self._verdict, error=_error_parts(error))
 
 
 def _refuse(verdict: _core.Verdict, tool_name: str, verb: str, config: _config.Config) -> NoReturn:
@@ -204,11 +207,11 @@ def _refuse(verdict: _core.Verdict, tool_name: str, verb: str, config: _config.C
     approval = verdict.approval
     if approval is None:
         raise HesoError(f"heso refused `{tool_name}`: unexpected gate outcome `{kind}`")
-    request_id = str(approval["request_id"])
+    request_id = approval["request_id"]
     short = request_id[:12]
     if kind == "rejected":
-        rejected_by = str(approval["rejected_by"] or "")
-        reason = str(approval["reason"] or "")
+        rejected_by = approval["rejected_by"] or ""
+        reason = approval["reason"] or ""
         raise ApprovalRejected(
             f"heso refused `{tool_name}`: rejected by {_short_fingerprint(rejected_by)} "
             f'(request {short}): "{reason}"',
@@ -217,25 +220,22 @@ def _refuse(verdict: _core.Verdict, tool_name: str, verb: str, config: _config.C
             reason=reason,
             **action,
         )
-    expires_at = _parse_time(str(approval["expires_at"]))
+    status = _approval_status(approval, config)
     if kind == "expired":
         raise ApprovalExpired(
             f"heso refused `{tool_name}`: no approver decided before "
-            f"{_format_time(expires_at)} (request {short})",
+            f"{_format_time(status.expires_at)} (request {short})",
             request_id=request_id,
-            expired_at=expires_at,
+            expired_at=status.expires_at,
             **action,
         )
-    status = _approval_status(verdict, config)
-    if status is None:
-        raise HesoError(f"heso refused `{tool_name}`: the approval request is missing")
     raise ApprovalRequired(
         f"heso needs approval for `{tool_name}` (request {short}, rule "
         f"`{verdict.rule_id}`): {status.how_to_approve}",
         request_id=request_id,
         approvers=status.approvers,
         quorum=status.quorum,
-        expires_at=expires_at,
+        expires_at=status.expires_at,
         how_to_approve=status.how_to_approve,
         **action,
     )
@@ -248,22 +248,19 @@ def _raise_policy_error(verdict: _core.Verdict) -> NoReturn:
     raise error
 
 
-def _approval_status(verdict: _core.Verdict, config: _config.Config) -> ApprovalStatus | None:
-    approval = verdict.approval
-    if approval is None:
-        return None
-    request_id = str(approval["request_id"])
+def _approval_status(approval: _Approval, config: _config.Config) -> ApprovalStatus:
+    request_id = approval["request_id"]
     approvers = tuple(approval["approvers"])
     roster = tuple(approval["roster"])
     return ApprovalStatus(
         request_id=request_id,
         state=approval["state"],
-        rule_id=str(approval["rule_id"]),
+        rule_id=approval["rule_id"],
         approvers=approvers,
         roster=roster,
-        quorum=int(approval["quorum"]),
-        approvals=int(approval["approvals"]),
-        expires_at=_parse_time(str(approval["expires_at"])),
+        quorum=approval["quorum"],
+        approvals=approval["approvals"],
+        expires_at=_parse_time(approval["expires_at"]),
         how_to_approve=how_to_approve(request_id[:12], approvers, roster, config.endpoint),
     )
 
